@@ -1,0 +1,197 @@
+"""The daily digest flow: Prefect wiring around the stages in newsdigest; no business logic here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+
+from newsdigest.assemble import build_digest
+from newsdigest.config import Config, FetchSettings, load_config
+from newsdigest.dedup import NewDocument, assign_stories
+from newsdigest.deliver import write_digest_files
+from newsdigest.errors import FetchError
+from newsdigest.fetch import Fetcher
+from newsdigest.ingest import (
+    Window,
+    build_articles,
+    digest_window,
+    read_source,
+    resolve_digest_date,
+    select_new_entries,
+)
+from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
+from newsdigest.render import render_digest
+from newsdigest.store import Store
+
+ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays small next to the work
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did, for the command line and the tests."""
+
+    digest_date: date
+    files: dict[str, str]
+    stories: int
+    new_articles: int
+    failed_sources: dict[str, str] = field(default_factory=dict)
+
+
+@task(name="read-source", cache_policy=NO_CACHE)
+def read_source_task(source: Source, settings: FetchSettings, final_attempt: bool = True) -> SourceResult:
+    """Read one feed or text folder; a transient failure raises so that Prefect retries it."""
+    with Fetcher(settings) as fetcher:
+        result = read_source(source, fetcher)
+    if not result.ok and result.retryable and not final_attempt:
+        raise FetchError(result.error or "transient failure", retryable=True)
+    return result
+
+
+@task(name="select-new-entries", cache_policy=NO_CACHE)
+def select_entries_task(results: list[SourceResult], window: Window, state: str) -> list[FeedEntry]:
+    """Entries in the window that the store has not seen."""
+    from newsdigest.dedup import canonical_url
+
+    entries = [entry for result in results for entry in result.entries]
+    store = Store.open(state)
+    try:
+        urls = [url for url in (canonical_url(e.url) for e in entries) if url]
+        seen_urls, seen_guids = store.known_keys(urls, [e.guid for e in entries])
+    finally:
+        store.close()
+    return select_new_entries(entries, window, seen_urls, seen_guids)
+
+
+@task(name="fetch-and-clean", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def build_articles_task(entries: list[FeedEntry], settings: FetchSettings, page_sources: set[str]) -> list[Article]:
+    """Fetch pages where needed and clean a batch of entries into articles."""
+    logger = get_run_logger()
+    with Fetcher(settings) as fetcher:
+        articles, warnings = build_articles(entries, fetcher, page_sources)
+    for warning in warnings:
+        logger.warning(warning)
+    return articles
+
+
+@task(name="deduplicate-and-store", cache_policy=NO_CACHE)
+def dedup_task(articles: list[Article], config: Config, digest_date: date, now: datetime) -> int:
+    """Mark duplicates, group stories against the store's recent history and save, in one transaction."""
+    store = Store.open(config.state)
+    try:
+        since = digest_date - timedelta(days=config.dedup.retention_days)
+        store.prune(since)
+        records = assign_stories(
+            [NewDocument(a.article_id, a.title, a.text) for a in articles],
+            store.dedup_records(since),
+            near_duplicate_threshold=config.dedup.near_duplicate_threshold,
+            story_threshold=config.dedup.story_threshold,
+        )
+        return store.save_articles(list(zip(articles, records, strict=True)), digest_date, now)
+    finally:
+        store.close()
+
+
+@task(name="render-and-write", cache_policy=NO_CACHE)
+def render_task(
+    config: Config, digest_date: date, now: datetime, statuses: list[SourceStatus], new_articles: int
+) -> tuple[dict[str, str], int, str]:
+    """Assemble the day's stories, render every format, write the files atomically, record the digest."""
+    store = Store.open(config.state)
+    try:
+        digest = build_digest(
+            store,
+            digest_date,
+            title=config.digest.title,
+            generated_at=now,
+            word_budget=config.digest.words_per_story,
+            max_stories=config.digest.max_stories,
+            timezone=config.digest.timezone,
+            sources=statuses,
+            new_articles=new_articles,
+        )
+        rendered = render_digest(digest)
+        paths = write_digest_files(rendered, config.digest.out_dir, digest_date)
+        files = {ext: str(path) for ext, path in paths.items()}
+        article_count = sum(len(story.articles) for story in digest.stories)
+        store.record_digest(digest_date, now, len(digest.stories), article_count, list(files.values()))
+        store.record_sources(statuses, now)
+    finally:
+        store.close()
+    return files, len(digest.stories), rendered["md"]
+
+
+def _source_results(config: Config) -> list[SourceResult]:
+    retries = max(config.fetch.retries, 0)
+    futures = [
+        read_source_task.with_options(retries=retries, retry_delay_seconds=[2, 10, 30][:retries] or None).submit(
+            source, config.fetch, final_attempt=False
+        )
+        for source in config.sources
+    ]
+    results: list[SourceResult] = []
+    for source, future in zip(config.sources, futures, strict=True):
+        state = future.wait() or future.state
+        if state.is_completed():
+            results.append(future.result())
+        else:
+            # Retries used up on a transient failure: one last plain try tells the final reason.
+            results.append(read_source_task.with_options(retries=0)(source, config.fetch, final_attempt=True))
+    return results
+
+
+@flow(name="daily_digest", log_prints=True)
+def daily_digest(
+    config_path: str = "seeds/sources.toml",
+    digest_date: str | None = None,
+    out_dir: str | None = None,
+    state: str | None = None,
+) -> RunSummary:
+    """Fetch what is new, clean, deduplicate, group into stories, summarize claims and write the digest."""
+    logger = get_run_logger()
+    config = load_config(config_path).with_overrides(
+        digest_date=date.fromisoformat(digest_date) if digest_date else None,
+        out_dir=Path(out_dir) if out_dir else None,
+        state=state,
+    )
+    now = datetime.now(UTC)
+    day = resolve_digest_date(config.digest.date, config.digest.timezone, now)
+    window = digest_window(day, config.digest.timezone, config.digest.window_hours, now)
+
+    results = _source_results(config)
+    for result in results:
+        if not result.ok:
+            logger.warning("source %r failed: %s", result.source, result.error)
+        elif result.warning:
+            logger.warning("source %r: %s", result.source, result.warning)
+
+    entries = select_entries_task(results, window, config.state)
+    page_sources = {source.name for source in config.sources if source.fetch_pages}
+    batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
+    article_futures = [build_articles_task.submit(batch, config.fetch, page_sources) for batch in batches]
+    articles = [article for future in article_futures for article in future.result()]
+    saved = dedup_task(articles, config, day, now)
+
+    new_by_source: dict[str, int] = {}
+    for article in articles:
+        new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
+    statuses = [
+        SourceStatus(
+            source=r.source, ok=r.ok, entries=len(r.entries), new_articles=new_by_source.get(r.source, 0), error=r.error
+        )
+        for r in results
+    ]
+    files, story_count, markdown = render_task(config, day, now, statuses, saved)
+    create_markdown_artifact(markdown=markdown, key="daily-digest", description=f"News digest for {day.isoformat()}")
+    logger.info("digest for %s: %d stories, %d new articles -> %s", day, story_count, saved, files.get("md"))
+    return RunSummary(
+        digest_date=day,
+        files=files,
+        stories=story_count,
+        new_articles=saved,
+        failed_sources={r.source: r.error or "" for r in results if not r.ok},
+    )

@@ -1,0 +1,388 @@
+"""Key claims: who claimed what, when, with which numbers; taken verbatim from the articles."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from newsdigest.dedup import words
+from newsdigest.models import Claim
+
+# --- sentences -------------------------------------------------------------------------------------
+
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sen",
+    "rep",
+    "gov",
+    "gen",
+    "col",
+    "lt",
+    "sgt",
+    "capt",
+    "st",
+    "jr",
+    "sr",
+    "inc",
+    "corp",
+    "co",
+    "ltd",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "aug",
+    "sept",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+    "no",
+    "vs",
+    "etc",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.g",
+    "i.e",
+    "approx",
+    "dept",
+    "est",
+    "fig",
+    "mt",
+    "ft",
+}
+_BOUNDARY = re.compile(r"([.!?\u2026][\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
+MAX_SENTENCE_CHARS = 2_000
+
+
+def split_sentences(paragraph: str) -> list[str]:
+    """Sentences of one paragraph, split on end punctuation but not after common abbreviations."""
+    sentences: list[str] = []
+    start = 0
+    for match in _BOUNDARY.finditer(paragraph):
+        end = match.end(1)
+        before = paragraph[start:end].rstrip(".!?\"'\u201d\u2019)]").split()
+        last_word = before[-1].lower().rstrip(".") if before else ""
+        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+            continue
+        sentences.append(paragraph[start:end].strip())
+        start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        sentences.append(tail)
+    return [s for s in sentences if s]
+
+
+# --- attribution -----------------------------------------------------------------------------------
+
+_CUES = (
+    "said|says|told|tells|added|adds|explained|explains|warned|warns|denied|denies|stated|states|noted|notes|"
+    "announced|announces|claimed|claims|argued|argues|insisted|insists|confirmed|confirms|reported|reports|"
+    "wrote|writes|estimated|estimates|predicted|predicts|acknowledged|acknowledges|admitted|admits|urged|urges|"
+    "stressed|stresses|emphasized|emphasised|suggested|suggests|accused|accuses|believes|believed|expects|"
+    "expected|maintained|maintains|recalled|recalls|cautioned|cautions|promised|promises|pledged|pledges|"
+    "vowed|vows|revealed|reveals|disclosed|discloses|alleged|alleges|asserted|asserts|countered|replied|"
+    "responded|concluded|conceded|observed|pointed out|made clear"
+)
+_TITLE = (
+    r"(?:President|Prime Minister|Minister|Commander-in-Chief|Commander|General|Gen\.|Secretary|Senator|Sen\.|"
+    r"Governor|Gov\.|Mayor|Chancellor|Chief|Director|Judge|Justice|Spokesperson|Spokesman|Spokeswoman|Ambassador|"
+    r"King|Queen|Pope|Dr\.|Mr\.|Mrs\.|Ms\.|Professor|Prof\.|Representative|Rep\.|Councillor|Councilor|Police Chief)"
+)
+_NAME_WORD = r"[A-Z\u00c0-\u024e][\w\u00c0-\u024f'’.-]*"
+_NAME = rf"(?:{_TITLE}\s+)*{_NAME_WORD}(?:\s+(?:de|van|von|al|bin|da|del|der|la|le)?\s*{_NAME_WORD}){{0,4}}"
+_ROLE_NP = (
+    r"(?:the|a|an|its|his|her|their)\s+(?:[a-z\u00e0-\u024f'’-]+\s+){0,4}?"
+    r"(?:spokesperson|spokesman|spokeswoman|official|officials|minister|ministry|agency|company|government|"
+    r"police|authorities|report|statement|study|survey|analysts?|experts?|researchers?|council|director|chief|"
+    r"president|commander|mayor|governor|union|department|office|court|judge|prosecutors?|committee)"
+)
+_PRONOUN = r"(?:He|She|They|It|We)"
+_AUX = r"(?:(?:has|have|had|also|later|further|previously|earlier|repeatedly|has also|had also)\s+)*"
+_APPOSITIVE = r"(?:,\s+(?:who\s+)?[^,;:\"“”]{2,140}?,)?"
+
+_SPEAKER_FIRST = re.compile(
+    rf"^(?P<speaker>{_NAME}|{_ROLE_NP}|{_PRONOUN})(?P<role>{_APPOSITIVE})\s+{_AUX}(?P<cue>{_CUES})\b",
+)
+_SPEAKER_INSIDE = re.compile(
+    rf",\s+(?P<speaker>{_NAME})(?P<role>{_APPOSITIVE})\s+{_AUX}(?P<cue>{_CUES})\b",
+)
+_WHO_SAID = re.compile(rf"(?P<speaker>{_NAME}),\s+who\s+{_AUX}(?P<cue>{_CUES})\b")
+_ACCORDING_TO = re.compile(rf"\b(?P<cue>[Aa]ccording to)\s+(?P<speaker>{_NAME}|{_ROLE_NP})")
+_QUOTE_THEN = re.compile(
+    rf"[\"”’],?\s+(?:(?P<speaker>{_NAME}|{_ROLE_NP}|{_PRONOUN})\s+(?P<cue>{_CUES})"
+    rf"|(?P<cue2>{_CUES})\s+(?P<speaker2>{_NAME}|{_ROLE_NP}))\b"
+)
+_TRAILING = re.compile(rf",\s+(?P<speaker>{_NAME}|{_ROLE_NP}|{_PRONOUN})\s+(?P<cue>{_CUES})[.!?]?[\"”’]?$")
+_QUOTE = re.compile(r"[\"“]([^\"“”]{2,}?)[\"”]")
+_DATE = re.compile(
+    r"\b(?:on\s+)?((?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|"
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December)\s+\d{1,2}"
+    r"(?:,\s*\d{4})?|\d{1,2}\s+(?:January|February|March|April|May|June|July|August|September|October|"
+    r"November|December)(?:\s+\d{4})?)\b"
+)
+_NUMBER = re.compile(r"(?<![\w.])[$€£¥]?\d[\d,.]*\d%?|(?<![\w.])[$€£¥]?\d%?(?![\w])")
+_QUANTITY_WORDS = re.compile(
+    r"\b(?:hundreds?|thousands?|millions?|billions?|trillions?|dozens?|percent|per cent|half|double|triple)\b",
+    re.IGNORECASE,
+)
+_NOT_SPEAKERS = {
+    "the",
+    "this",
+    "that",
+    "these",
+    "those",
+    "it",
+    "there",
+    "but",
+    "and",
+    "however",
+    "meanwhile",
+    "after",
+    "before",
+    "in",
+    "on",
+    "at",
+    "as",
+    "if",
+    "when",
+    "while",
+    "unfortunately",
+    "still",
+    "yet",
+    "so",
+    "then",
+}
+
+
+@dataclass(frozen=True)
+class _Attribution:
+    speaker: str
+    role: str | None
+    cue: str
+
+
+def numbers_in(text: str) -> list[str]:
+    """Numeric tokens as written: "11,000", "$20", "3.5%"."""
+    return [m.group(0).rstrip(".,") for m in _NUMBER.finditer(text)]
+
+
+def quotes_in(text: str) -> list[str]:
+    """The quoted strings of a text, without their quotation marks."""
+    return [m.group(1).strip() for m in _QUOTE.finditer(text)]
+
+
+def _clean_speaker(raw: str) -> str | None:
+    speaker = raw.strip(" ,")
+    first = speaker.split()[0].lower() if speaker else ""
+    if not speaker or (first in _NOT_SPEAKERS and not re.fullmatch(_ROLE_NP, speaker)):
+        return None
+    return speaker
+
+
+def _match_attribution(sentence: str) -> _Attribution | None:
+    for pattern in (_SPEAKER_FIRST, _WHO_SAID, _SPEAKER_INSIDE, _QUOTE_THEN, _TRAILING, _ACCORDING_TO):
+        match = pattern.search(sentence)
+        if not match:
+            continue
+        groups = match.groupdict()
+        speaker = _clean_speaker(groups.get("speaker") or groups.get("speaker2") or "")
+        cue = groups.get("cue") or groups.get("cue2") or ""
+        if speaker is None:
+            continue
+        role = (groups.get("role") or "").strip(" ,") or None
+        if role and role.startswith("who "):
+            role = None
+        return _Attribution(speaker=speaker, role=role, cue=cue.lower())
+    return None
+
+
+class _SpeakerMemory:
+    """Resolves pronouns, roles and surnames to the last fully named speaker of an article."""
+
+    def __init__(self) -> None:
+        self.last: str | None = None
+        self.roles: dict[str, str] = {}
+        self.full_names: list[str] = []
+        self.dates: dict[str, str] = {}
+
+    def resolve(self, attribution: _Attribution) -> tuple[str, str | None]:
+        speaker = attribution.speaker
+        if re.fullmatch(_PRONOUN, speaker) or re.fullmatch(_ROLE_NP, speaker):
+            role_word = speaker.split()[-1].lower()
+            for name, role in reversed(list(self.roles.items())):
+                if speaker.istitle() is False and role_word in role.lower():
+                    return name, role
+            if self.last is not None and speaker in ("He", "She"):
+                return self.last, self.roles.get(self.last)
+            if self.last is not None and re.fullmatch(_ROLE_NP, speaker):
+                last_role = self.roles.get(self.last, "")
+                if role_word in last_role.lower():
+                    return self.last, last_role
+            return speaker, None
+        full = self._full_name(speaker)
+        if attribution.role and full not in self.roles:
+            self.roles[full] = attribution.role
+        if full not in self.full_names:
+            self.full_names.append(full)
+        self.last = full
+        return full, self.roles.get(full)
+
+    def _full_name(self, name: str) -> str:
+        bare = re.sub(rf"^(?:{_TITLE}\s+)+", "", name)
+        surname = bare.split()[-1] if bare.split() else bare
+        for known in self.full_names:
+            known_bare = re.sub(rf"^(?:{_TITLE}\s+)+", "", known)
+            if known_bare == bare or known_bare.split()[-1] == surname:
+                return known
+        return name
+
+
+# --- claims ----------------------------------------------------------------------------------------
+
+
+def _date_of(sentence: str) -> str | None:
+    match = _DATE.search(sentence)
+    return match.group(1) if match else None
+
+
+def _score(sentence: str, index: int, total: int, attributed: bool) -> float:
+    figures = len(set(numbers_in(sentence))) + len(_QUANTITY_WORDS.findall(sentence))
+    length = len(sentence.split())
+    score = 1.5 * (1.0 - index / max(total, 1))
+    score += 2.0 if attributed else 0.0
+    score += 0.5 if quotes_in(sentence) else 0.0
+    score += 0.8 * min(figures, 3)
+    if length < 6:
+        score -= 1.5
+    if length > 60:
+        score -= 1.0
+    return round(score, 3)
+
+
+def extract_claims(text: str, article_id: str = "", outlet: str = "") -> list[Claim]:
+    """Every candidate claim of an article, in article order: attributed statements, figures, the lead."""
+    memory = _SpeakerMemory()
+    paragraphs = [p for p in text.split("\n") if p.strip()]
+    sentences: list[tuple[int, str]] = []
+    for number, paragraph in enumerate(paragraphs):
+        for sentence in split_sentences(paragraph[: MAX_SENTENCE_CHARS * 20]):
+            if len(sentence) <= MAX_SENTENCE_CHARS:
+                sentences.append((number, sentence))
+    claims: list[Claim] = []
+    previous_paragraph = -1
+    for index, (paragraph, sentence) in enumerate(sentences):
+        attribution = _match_attribution(sentence)
+        figures = bool(numbers_in(sentence) or _QUANTITY_WORDS.search(sentence))
+        sentence_date = _date_of(sentence)
+        outlets = (outlet,) if outlet else ()
+        if attribution is not None:
+            speaker, role = memory.resolve(attribution)
+            if sentence_date:
+                memory.dates[speaker] = sentence_date
+            claim = Claim(
+                text=sentence,
+                kind="attributed",
+                speaker=speaker,
+                speaker_role=role,
+                cue=attribution.cue,
+                claim_date=sentence_date or memory.dates.get(speaker),
+                score=_score(sentence, index, len(sentences), True),
+                outlets=outlets,
+                article_id=article_id,
+            )
+        elif claims and claims[-1].kind == "attributed" and paragraph == previous_paragraph and figures:
+            # A figure sentence right after a speaker's sentence in the same paragraph continues it.
+            last = claims[-1]
+            claims[-1] = replace(last, text=f"{last.text} {sentence}", score=last.score + 0.8)
+            previous_paragraph = paragraph
+            continue
+        elif index == 0 or figures:
+            claim = Claim(
+                text=sentence,
+                kind="lead" if index == 0 else "figure",
+                claim_date=sentence_date,
+                score=_score(sentence, index, len(sentences), False) + (1.0 if index == 0 else 0.0),
+                outlets=outlets,
+                article_id=article_id,
+            )
+        else:
+            previous_paragraph = paragraph
+            continue
+        claims.append(claim)
+        previous_paragraph = paragraph
+    return claims
+
+
+def _claim_key(claim: Claim) -> tuple[str, ...]:
+    return tuple(sorted(set(numbers_in(claim.text)))) or tuple(words(claim.text)[:8])
+
+
+def _same_claim(left: Claim, right: Claim) -> bool:
+    a, b = set(words(left.text)), set(words(right.text))
+    overlap = len(a & b) / max(min(len(a), len(b)), 1)
+    return overlap >= 0.8 or (bool(numbers_in(left.text)) and _claim_key(left) == _claim_key(right) and overlap > 0.5)
+
+
+def select_claims(candidates: Sequence[Claim], word_budget: int) -> tuple[Claim, ...]:
+    """Merge the same claim across outlets, then keep the best claims that fit the word budget."""
+    merged: list[Claim] = []
+    for claim in candidates:
+        for position, kept in enumerate(merged):
+            if _same_claim(claim, kept):
+                outlets = tuple(dict.fromkeys(kept.outlets + claim.outlets))
+                better = claim if claim.score > kept.score else kept
+                merged[position] = replace(better, outlets=outlets)
+                break
+        else:
+            merged.append(claim)
+    chosen: list[Claim] = []
+    used = 0
+    remaining = list(merged)
+    while remaining:
+        # A speaker's second claim ranks lower, so that a story's different voices are all heard.
+        said: dict[str | None, int] = {}
+        for claim in chosen:
+            said[claim.speaker] = said.get(claim.speaker, 0) + 1
+
+        def rank(claim: Claim, said: dict[str | None, int] = said) -> tuple[float, str]:
+            repeats = said.get(claim.speaker, 0) if claim.speaker else 0
+            return (-(claim.score + 0.5 * (len(claim.outlets) - 1) - 1.2 * repeats), claim.text)
+
+        best = min(remaining, key=rank)
+        remaining.remove(best)
+        length = len(best.text.split())
+        if used + length > word_budget and chosen:
+            continue
+        chosen.append(best)
+        used += length
+    return tuple(chosen)
+
+
+def fidelity_problems(claim: Claim, sources: Sequence[str]) -> list[str]:
+    """What in a claim does not appear verbatim in any of its source texts; empty when faithful."""
+    problems: list[str] = []
+    for number in numbers_in(claim.text):
+        if not any(number in source for source in sources):
+            problems.append(f"number {number!r} not in source")
+    for quote in quotes_in(claim.text):
+        if not any(quote in source for source in sources):
+            problems.append(f"quotation {quote!r} not in source")
+    if claim.claim_date and not any(claim.claim_date in source for source in sources):
+        problems.append(f"date {claim.claim_date!r} not in source")
+    if claim.speaker:
+        surname = claim.speaker.split()[-1]
+        if not any(surname in source for source in sources):
+            problems.append(f"speaker {claim.speaker!r} not in source")
+    return problems
+
+
+def faithful_claims(claims: Sequence[Claim], sources: Sequence[str]) -> tuple[Claim, ...]:
+    """Only the claims whose numbers, quotes, dates and speakers all appear in the sources."""
+    return tuple(claim for claim in claims if not fidelity_problems(claim, sources))

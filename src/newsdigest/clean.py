@@ -1,0 +1,130 @@
+"""Cleaning: an HTML page, feed HTML or flattened text becomes article text without boilerplate."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import trafilatura
+from bs4 import BeautifulSoup
+
+# Lines that are page furniture wherever they appear in flattened text.
+_FURNITURE = re.compile(
+    r"""^(
+        comments?(\s*\(\d+\))? | \d+\s+comments? | show\s+comments | log\s*in\s+to\s+comment |
+        advertisement | sponsored( content)? | share( this( article| story)?)? | share\s+on\s+\w+ |
+        (read|see)\s+(also|more|next)\b.* | related( articles| stories)?:? | more\s+from\b.* |
+        subscribe( now)? | sign\s+up\b.* | follow\s+us\b.* | copy\s+link | print |
+        (photo|image)\s*:.* | tags?:.* | topics?:.* | (facebook|twitter|x|linkedin|email|whatsapp)
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A lower-case letter run straight into a capital inside one token: "IndependentTim".
+_GLUED_WORDS = re.compile(r"[a-z\u00e0-\u024f][A-Z\u00c0-\u024e]")
+_SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
+_BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "blockquote", "pre", "td")
+
+
+def normalize_whitespace(text: str) -> str:
+    """Unicode NFC, one space between words, one newline between paragraphs, no empty lines."""
+    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    lines = (re.sub(r"[ \t\u00a0\u2009\u200b]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def is_prose(line: str) -> bool:
+    """A line that reads as a sentence of running text rather than a label, headline or byline."""
+    return len(line.split()) >= 6 and bool(_SENTENCE_END.search(line))
+
+
+def is_glued_byline(line: str) -> bool:
+    """A short line without sentence punctuation in which two names ran together ("OutletAuthor")."""
+    words = line.split()
+    return 1 <= len(words) <= 8 and not _SENTENCE_END.search(line) and bool(_GLUED_WORDS.search(line))
+
+
+def is_furniture(line: str) -> bool:
+    """A line that is a page's furniture (comments link, share prompt, advert label, glued byline)."""
+    return bool(_FURNITURE.match(line.strip())) or is_glued_byline(line)
+
+
+def clean_text(text: str) -> str:
+    """Clean flattened article text: drop furniture lines, leading labels and trailing teaser blocks."""
+    lines = [line for line in normalize_whitespace(text).split("\n") if not is_furniture(line)]
+    while lines and not is_prose(lines[-1]):
+        lines.pop()
+    lines = _drop_trailing_teasers(lines)
+    start = 0
+    # Labels and a headline before the first sentence are not part of the body.
+    while start < len(lines) and not is_prose(lines[start]):
+        start += 1
+    return "\n".join(lines[start:])
+
+
+def _drop_trailing_teasers(lines: list[str]) -> list[str]:
+    """Remove "headline + one-line summary" blocks at the end: related-article teasers."""
+    while True:
+        tail_start = len(lines)
+        # Up to two short prose lines after a headline-like line close a teaser block.
+        while tail_start > 0 and len(lines) - tail_start < 2 and is_prose(lines[tail_start - 1]):
+            if len(lines[tail_start - 1].split()) > 45:
+                break
+            tail_start -= 1
+        headline = tail_start - 1
+        if (
+            tail_start < len(lines)
+            and headline > 0
+            and not is_prose(lines[headline])
+            and len(lines[headline].split()) >= 3
+            and any(is_prose(line) for line in lines[:headline])
+        ):
+            lines = lines[:headline]
+            while lines and not is_prose(lines[-1]):
+                lines.pop()
+            continue
+        return lines
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML fragment, one block element a line (for feed HTML)."""
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup(["script", "style", "noscript", "iframe", "form", "nav", "aside", "figure"]):
+        tag.decompose()
+    blocks = [
+        node.get_text(" ", strip=True) for node in soup.find_all(_BLOCK_TAGS) if not node.find_parent(_BLOCK_TAGS)
+    ]
+    text = "\n".join(blocks) if any(blocks) else soup.get_text("\n", strip=True)
+    return normalize_whitespace(text)
+
+
+def clean_feed_html(html: str) -> str:
+    """Article text from a feed's HTML content or summary."""
+    return clean_text(html_to_text(html)) if html.strip() else ""
+
+
+def clean_page(html: str | bytes, url: str | None = None) -> str:
+    """Main article text of a web page, or "" when none is found; never raises."""
+    try:
+        extracted = trafilatura.extract(
+            html,
+            url=url,
+            favor_precision=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            deduplicate=False,
+        )
+    except Exception:  # noqa: BLE001 - a page trafilatura chokes on falls back to the plain parser
+        extracted = None
+    if extracted and extracted.strip():
+        return clean_text(extracted)
+    try:
+        text = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
+        return clean_text(html_to_text(text))
+    except Exception:  # noqa: BLE001 - a broken page is an empty article, never a crashed run
+        return ""
+
+
+def word_count(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split())

@@ -1,0 +1,140 @@
+"""Ingest: read a source into entries, pick the new ones, and turn each into a clean Article."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from newsdigest.clean import clean_feed_html, clean_page, clean_text, word_count
+from newsdigest.dedup import article_key, canonical_url
+from newsdigest.errors import FeedError, FetchError
+from newsdigest.feeds import parse_feed, read_text_folder
+from newsdigest.fetch import Fetcher
+from newsdigest.models import Article, FeedEntry, Source, SourceKind, SourceResult
+
+# Feed content shorter than this is a teaser: the page is fetched for the full text.
+FULL_TEXT_MIN_WORDS = 120
+PAGE_MIN_WORDS = 40
+
+
+def read_source(source: Source, fetcher: Fetcher) -> SourceResult:
+    """Fetch and parse one source; any failure becomes a failed SourceResult with its reason."""
+    try:
+        if source.kind is SourceKind.TEXT:
+            entries = read_text_folder(source.location, source.name)
+            return SourceResult(source=source.name, ok=True, entries=tuple(entries))
+        fetched = fetcher.fetch(source.location)
+        entries, warning = parse_feed(fetched, source.name)
+        return SourceResult(
+            source=source.name, ok=True, entries=tuple(entries), status_code=fetched.status_code, warning=warning
+        )
+    except FetchError as exc:
+        return SourceResult(source=source.name, ok=False, error=str(exc), retryable=exc.retryable)
+    except FeedError as exc:
+        return SourceResult(source=source.name, ok=False, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one bad source must never end the run
+        return SourceResult(source=source.name, ok=False, error=f"unexpected {type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The time span a digest covers."""
+
+    start: datetime
+    end: datetime
+
+    def admits(self, published: datetime | None) -> bool:
+        """Whether an entry published then belongs in the digest (undated entries do: first seen now)."""
+        return published is None or self.start <= published <= self.end + timedelta(hours=1)
+
+
+def select_new_entries(
+    entries: Iterable[FeedEntry], window: Window, seen_urls: set[str], seen_guids: set[str]
+) -> list[FeedEntry]:
+    """Entries inside the window that neither the store nor an earlier entry of this batch has."""
+    chosen: list[FeedEntry] = []
+    batch_urls: set[str] = set()
+    batch_guids: set[str] = set()
+    for entry in sorted(entries, key=_entry_order):
+        url = canonical_url(entry.url)
+        if not window.admits(entry.published):
+            continue
+        if entry.guid in seen_guids or entry.guid in batch_guids:
+            continue
+        if url is not None and (url in seen_urls or url in batch_urls):
+            continue
+        chosen.append(entry)
+        batch_guids.add(entry.guid)
+        if url is not None:
+            batch_urls.add(url)
+    return chosen
+
+
+def _entry_order(entry: FeedEntry) -> tuple[str, str, str]:
+    # Earliest first, so the original of a syndicated story is kept ahead of its copies.
+    stamp = entry.published.isoformat() if entry.published else "9999"
+    return (stamp, entry.source, entry.guid)
+
+
+def build_article(entry: FeedEntry, fetcher: Fetcher, fetch_pages: bool = True) -> tuple[Article, str | None]:
+    """The clean Article for an entry, and a warning when only a teaser could be had."""
+    warning = None
+    if entry.text:
+        text, how = clean_text(entry.text), "text"
+    else:
+        text, how = clean_feed_html(entry.content_html), "feed"
+        if word_count(text) < FULL_TEXT_MIN_WORDS and entry.url and fetch_pages:
+            try:
+                fetched = fetcher.fetch(entry.url)
+                page_text = clean_page(fetched.content, url=entry.url)
+                if word_count(page_text) >= max(PAGE_MIN_WORDS, word_count(text)):
+                    text, how = page_text, "page"
+            except FetchError as exc:
+                warning = f"page {entry.url}: {exc}"
+        if word_count(text) < PAGE_MIN_WORDS:
+            teaser = clean_feed_html(entry.summary_html)
+            if word_count(teaser) > word_count(text):
+                text, how = teaser, "teaser"
+    canonical = canonical_url(entry.url)
+    article = Article(
+        article_id=article_key(canonical, entry.guid),
+        source=entry.source,
+        url=entry.url,
+        canonical_url=canonical,
+        guid=entry.guid,
+        title=entry.title,
+        published=entry.published,
+        text=text,
+        author=entry.author,
+        extraction=how,
+    )
+    return article, warning
+
+
+def build_articles(
+    entries: Sequence[FeedEntry], fetcher: Fetcher, page_sources: set[str]
+) -> tuple[list[Article], list[str]]:
+    """Articles for a batch of entries, and the warnings met on the way."""
+    articles: list[Article] = []
+    warnings: list[str] = []
+    for entry in entries:
+        article, warning = build_article(entry, fetcher, fetch_pages=entry.source in page_sources)
+        articles.append(article)
+        if warning:
+            warnings.append(warning)
+    return articles, warnings
+
+
+def resolve_digest_date(pinned: date | None, timezone: str, now: datetime) -> date:
+    """The digest's date: the pinned one, or today in the configured time zone."""
+    return pinned or now.astimezone(ZoneInfo(timezone)).date()
+
+
+def digest_window(digest_date: date, timezone: str, window_hours: int, now: datetime) -> Window:
+    """The span a digest covers: `window_hours` up to now, or up to the end of a past digest date."""
+    zone = ZoneInfo(timezone)
+    day_end = datetime.combine(digest_date + timedelta(days=1), time.min, tzinfo=zone)
+    end = min(now, day_end).astimezone(UTC)
+    return Window(start=end - timedelta(hours=window_hours), end=end)

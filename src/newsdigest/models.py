@@ -1,0 +1,147 @@
+"""Frozen records passed between the stages: Source -> FeedEntry -> Article -> Story -> Digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class SourceKind(StrEnum):
+    """How a source's location is read."""
+
+    FEED = "feed"  # RSS, Atom or JSON Feed, over http(s) or from a local file
+    TEXT = "text"  # a folder (or file) of flattened article text, like the seed article
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source of articles."""
+
+    name: str
+    location: str  # URL, file: URL or local path (already resolved against the config folder)
+    kind: SourceKind = SourceKind.FEED
+    fetch_pages: bool = True  # fetch the article page when the feed carries only a teaser
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item read from a source, before its page is fetched and cleaned."""
+
+    source: str
+    guid: str
+    url: str | None
+    title: str
+    published: datetime | None
+    author: str | None = None
+    summary_html: str = ""  # the feed's description, usually a teaser
+    content_html: str = ""  # the feed's full content, when it carries one
+    text: str = ""  # flattened text for TEXT sources
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """What reading one source produced: its entries, or the reason it failed."""
+
+    source: str
+    ok: bool
+    entries: tuple[FeedEntry, ...] = ()
+    error: str | None = None
+    status_code: int | None = None
+    warning: str | None = None  # a feed that parsed with complaints still delivers entries
+    retryable: bool = False  # the failure may pass on a second try (timeout, 5xx)
+
+
+@dataclass(frozen=True)
+class Article:
+    """A cleaned article: the unit deduplication and claims work on."""
+
+    article_id: str  # stable: derived from the canonical URL, or the GUID when there is none
+    source: str
+    url: str | None
+    canonical_url: str | None
+    guid: str
+    title: str
+    published: datetime | None
+    text: str
+    author: str | None = None
+    extraction: str = ""  # how the text was obtained: feed, page, text, teaser
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One key claim: a sentence taken verbatim from an article, with who made it and when."""
+
+    text: str
+    kind: str  # "attributed", "figure" or "lead"
+    speaker: str | None = None
+    speaker_role: str | None = None
+    cue: str | None = None
+    claim_date: str | None = None  # as the article gives it, e.g. "April 15"
+    score: float = 0.0
+    outlets: tuple[str, ...] = ()
+    article_id: str = ""
+
+
+@dataclass(frozen=True)
+class StoryArticle:
+    """An article as a story lists it: who carried it, where and when."""
+
+    article_id: str
+    source: str
+    title: str
+    url: str | None
+    published: datetime | None
+    duplicate_of: str | None = None  # set when this copy repeats another article's text
+    is_new: bool = True  # first seen in this digest
+
+
+@dataclass(frozen=True)
+class Story:
+    """Articles about one event, with the claims that matter."""
+
+    story_id: str
+    title: str
+    articles: tuple[StoryArticle, ...]
+    claims: tuple[Claim, ...] = ()
+    first_seen: datetime | None = None
+    latest: datetime | None = None
+    is_update: bool = False  # the story was in an earlier digest and gained articles
+
+    @property
+    def outlets(self) -> tuple[str, ...]:
+        """Distinct outlets that carried the story, in first-seen order."""
+        seen: dict[str, None] = {}
+        for article in self.articles:
+            seen.setdefault(article.source, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """How a source fared in a run, for the digest footer."""
+
+    source: str
+    ok: bool
+    entries: int = 0
+    new_articles: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Everything the templates need to render one day's digest."""
+
+    title: str
+    digest_date: date
+    generated_at: datetime
+    stories: tuple[Story, ...]
+    sources: tuple[SourceStatus, ...] = ()
+    new_articles: int = 0
+    timezone: str = "UTC"
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def failed_sources(self) -> tuple[SourceStatus, ...]:
+        """Sources that could not be read in this run."""
+        return tuple(s for s in self.sources if not s.ok)
