@@ -181,7 +181,12 @@ def daily_digest(
         new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
     statuses = [
         SourceStatus(
-            source=r.source, ok=r.ok, entries=len(r.entries), new_articles=new_by_source.get(r.source, 0), error=r.error
+            source=r.source,
+            ok=r.ok,
+            entries=len(r.entries),
+            new_articles=new_by_source.get(r.source, 0),
+            error=r.error,
+            warning=r.warning,
         )
         for r in results
     ]

@@ -34,7 +34,8 @@ def normalize_whitespace(text: str) -> str:
 
 def is_prose(line: str) -> bool:
     """A line that reads as a sentence of running text rather than a label, headline or byline."""
-    return len(line.split()) >= 6 and bool(_SENTENCE_END.search(line))
+    count = len(line.split())
+    return (count >= 4 and bool(_SENTENCE_END.search(line))) or count >= 25
 
 
 def is_glued_byline(line: str) -> bool:

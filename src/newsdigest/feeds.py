@@ -31,7 +31,12 @@ def parse_feed(fetched: Fetched, source: str) -> tuple[list[FeedEntry], str | No
     headers = {"content-type": fetched.content_type} if fetched.content_type else {}
     parsed = feedparser.parse(content, response_headers=headers)
     version = parsed.get("version", "")
-    entries = [_entry_from_feedparser(item, source) for item in parsed.entries]
+    # An item with neither a link nor any text is debris of a broken document, not an entry.
+    entries = [
+        entry
+        for entry in (_entry_from_feedparser(item, source) for item in parsed.entries)
+        if entry.url or entry.summary_html.strip() or entry.content_html.strip()
+    ]
     if parsed.get("bozo"):
         reason = _bozo_reason(parsed.get("bozo_exception"))
         # feedparser's loose parser often recovers entries from a malformed feed; keep them.

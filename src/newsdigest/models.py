@@ -126,6 +126,7 @@ class SourceStatus:
     entries: int = 0
     new_articles: int = 0
     error: str | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)

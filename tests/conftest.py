@@ -1,0 +1,97 @@
+"""Shared fixtures: the repository's paths, a local HTTP server, one Prefect test harness per session."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+SEED_ARTICLE = SEEDS / "articles" / "000_12acb106a2c9d288.txt"
+
+
+@dataclass
+class Route:
+    """A canned response of the local test server."""
+
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class LocalServer:
+    """An HTTP server on 127.0.0.1 whose responses a test sets per path."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.requests.append((self.path, dict(self.headers.items())))
+                route = server.routes.get(self.path.split("?", 1)[0], Route(404, b"not found"))
+                self.send_response(route.status)
+                for key, value in route.headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(route.body)))
+                self.end_headers()
+                self.wfile.write(route.body)
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                return
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def url(self, path: str) -> str:
+        """The absolute URL of a path on this server."""
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def add(self, path: str, body: bytes | str, status: int = 200, content_type: str = "text/html") -> str:
+        """Serve `body` at `path`; returns the URL."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.routes[path] = Route(status, data, {"Content-Type": content_type})
+        return self.url(path)
+
+    def close(self) -> None:
+        """Stop serving."""
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@pytest.fixture
+def http_server() -> Iterator[LocalServer]:
+    """A fresh local HTTP server for one test."""
+    server = LocalServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(scope="session")
+def manifest() -> dict[str, Any]:
+    """The seed corpus's map of test cases."""
+    return json.loads((SEEDS / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """One temporary Prefect server for the whole session (it takes seconds to start)."""
+    import os
+
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

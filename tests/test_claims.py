@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsdigest.claims import (
+    extract_claims,
+    faithful_claims,
+    fidelity_problems,
+    numbers_in,
+    quotes_in,
+    select_claims,
+    split_sentences,
+)
+from newsdigest.clean import clean_text
+from tests.conftest import SEED_ARTICLE
+
+SEED_TEXT = clean_text(SEED_ARTICLE.read_text(encoding="utf-8"))
+
+
+def _by_speaker(name: str) -> list:
+    return [c for c in extract_claims(SEED_TEXT, "seed", "KI") if c.speaker and name in c.speaker]
+
+
+def test_sentence_splitter_respects_abbreviations_and_quotes() -> None:
+    text = 'Dr. Ames said the U.S. plan was late. "It works," she said. Costs rose 3.5 percent.'
+    assert split_sentences(text) == [
+        "Dr. Ames said the U.S. plan was late.",
+        '"It works," she said.',
+        "Costs rose 3.5 percent.",
+    ]
+
+
+def test_cherniak_figures_are_attributed_with_role_and_date() -> None:
+    figures = [c for c in _by_speaker("Cherniak") if "11,000" in c.text]
+    assert figures, "the 11,000 figure must be attributed to Cherniak"
+    claim = figures[0]
+    assert claim.speaker == "Andrii Cherniak"
+    assert "HUR" in (claim.speaker_role or "")
+    assert claim.claim_date == "April 15"
+    # The next sentence carries the other two figures and continues his statement.
+    assert "5,000" in claim.text and "6,000" in claim.text
+
+
+def test_other_voices_of_the_seed() -> None:
+    (zelensky,) = _by_speaker("Zelensky")
+    assert '"several hundred"' in zelensky.text and zelensky.claim_date == "April 11"
+    (syrskyi,) = _by_speaker("Syrskyi")
+    assert syrskyi.claim_date == "April 9" and "already begun" in syrskyi.text
+    (beijing,) = _by_speaker("Beijing")
+    assert beijing.cue == "denied"
+
+
+def test_pronouns_and_roles_resolve_to_the_last_named_speaker() -> None:
+    added = [c for c in extract_claims(SEED_TEXT) if c.text.startswith("He added")]
+    assert added and added[0].speaker == "Andrii Cherniak"
+    according = [c for c in extract_claims(SEED_TEXT) if c.text.startswith("According to the intelligence")]
+    assert according and according[0].speaker == "Andrii Cherniak"
+
+
+def test_selection_fits_the_budget_and_hears_several_voices() -> None:
+    chosen = select_claims(extract_claims(SEED_TEXT, "seed", "KI"), word_budget=200)
+    assert sum(len(c.text.split()) for c in chosen) <= 200
+    speakers = {c.speaker for c in chosen}
+    assert {"Andrii Cherniak", "President Volodymyr Zelensky", "Beijing"} <= speakers
+
+
+def test_same_claim_from_two_outlets_is_merged_with_both_outlets() -> None:
+    a = extract_claims(SEED_TEXT, "a", "Outlet A")
+    b = extract_claims(SEED_TEXT, "b", "Outlet B")
+    chosen = select_claims(a + b, word_budget=400)
+    assert chosen and all(set(c.outlets) == {"Outlet A", "Outlet B"} for c in chosen)
+
+
+def test_fidelity_check_catches_invented_numbers_quotes_dates_and_speakers() -> None:
+    (claim,) = _by_speaker("Zelensky")
+    assert fidelity_problems(claim, [SEED_TEXT]) == []
+    forged = [
+        replace(claim, text=claim.text.replace("several hundred", "12,000")),
+        replace(claim, text=claim.text.replace('"several hundred"', '"thousands of"')),
+        replace(claim, claim_date="May 3"),
+        replace(claim, speaker="Someone Else"),
+    ]
+    for bad in forged:
+        assert fidelity_problems(bad, [SEED_TEXT]), bad
+    assert faithful_claims([claim, *forged], [SEED_TEXT]) == (claim,)
+
+
+def test_numbers_and_quotes() -> None:
+    assert numbers_in("It cost $20 billion, up 3.5% from 11,000 in 2024.") == ["$20", "3.5%", "11,000", "2024"]
+    assert quotes_in('He said "it is late" and “very late”.') == ["it is late", "very late"]
+
+
+def test_every_extracted_claim_is_verbatim_from_the_article() -> None:
+    for claim in extract_claims(SEED_TEXT):
+        for sentence in split_sentences(claim.text):
+            assert sentence in SEED_TEXT
+
+
+def test_bad_input_gives_fewer_claims_never_invented_ones() -> None:
+    assert extract_claims("") == []
+    long_sentence = " ".join(["word"] * 50_000) + "."
+    assert all(c.text in long_sentence for c in extract_claims(long_sentence))
+    unbalanced = 'The minister said "the plan is fine. Then nothing else happened here today.'
+    for claim in extract_claims(unbalanced):
+        assert claim.text in unbalanced
+    cyrillic = "Міністр заявив, що 300 солдатів повернулися додому. Це сталося 15 квітня."
+    for claim in extract_claims(cyrillic):
+        assert not fidelity_problems(claim, [cyrillic])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=2000))
+def test_extraction_never_raises_and_stays_verbatim(text: str) -> None:
+    for claim in extract_claims(text):
+        assert not fidelity_problems(claim, [text])

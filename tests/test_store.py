@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from newsdigest.dedup import NewDocument, assign_stories
+from newsdigest.models import Article, SourceStatus
+from newsdigest.store import Store
+
+NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
+
+
+def _article(n: int, text: str = "") -> Article:
+    return Article(
+        article_id=f"id{n}",
+        source="Paper",
+        url=f"https://paper.example/{n}.html",
+        canonical_url=f"https://paper.example/{n}.html",
+        guid=f"g{n}",
+        title=f"Title {n}",
+        published=datetime(2025, 4, 15, n % 24, tzinfo=UTC),
+        text=text or f"Article number {n} has its own words about topic {n}.",
+        extraction="page",
+    )
+
+
+def _save(store: Store, articles: list[Article], day: date) -> int:
+    records = assign_stories([NewDocument(a.article_id, a.title, a.text) for a in articles], store.dedup_records(day))
+    return store.save_articles(list(zip(articles, records, strict=True)), day, NOW)
+
+
+def test_saved_articles_are_known_and_come_back(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "s.sqlite"))
+    assert _save(store, [_article(1), _article(2)], date(2025, 4, 16)) == 2
+    urls, guids = store.known_keys(["https://paper.example/1.html", "https://paper.example/9.html"], ["g2", "g9"])
+    assert urls == {"https://paper.example/1.html"} and guids == {"g2"}
+    day = store.articles_for_digest(date(2025, 4, 16))
+    assert [item.article.article_id for item in day] == ["id1", "id2"]
+    assert day[0].article.published == datetime(2025, 4, 15, 1, tzinfo=UTC)
+    assert store.articles_for_digest(date(2025, 4, 17)) == []
+
+
+def test_saving_the_same_article_twice_keeps_one(tmp_path: Path) -> None:
+    state = str(tmp_path / "s.sqlite")
+    first, second = Store.open(state), Store.open(state)
+    assert _save(first, [_article(1)], date(2025, 4, 16)) == 1
+    assert _save(second, [_article(1)], date(2025, 4, 16)) == 0
+    assert len(first.articles_for_digest(date(2025, 4, 16))) == 1
+
+
+def test_source_failures_count_up_and_reset(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "s.sqlite"))
+    store.record_sources([SourceStatus("A", ok=False, error="HTTP 500")], NOW)
+    store.record_sources([SourceStatus("A", ok=False, error="HTTP 500")], NOW)
+    assert store.source_failures() == {"A": 2}
+    store.record_sources([SourceStatus("A", ok=True)], NOW)
+    assert store.source_failures() == {"A": 0}
+
+
+def test_digests_and_pruning(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "s.sqlite"))
+    _save(store, [_article(1)], date(2025, 4, 1))
+    _save(store, [_article(2)], date(2025, 4, 16))
+    store.record_digest(date(2025, 4, 1), NOW, 1, 1, ["a.md"])
+    store.record_digest(date(2025, 4, 1), NOW, 2, 2, ["a.md"])  # a re-run replaces, never duplicates
+    assert store.previous_digest_date(date(2025, 4, 16)) == date(2025, 4, 1)
+    assert store.previous_digest_date(date(2025, 4, 1)) is None
+    assert store.prune(date(2025, 4, 9)) == 1
+    assert [r.article_id for r in store.dedup_records(date(2025, 1, 1))] == ["id2"]
