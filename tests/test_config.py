@@ -62,7 +62,7 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[digest\n")
-    with pytest.raises(ConfigError, match="bad.toml"):
+    with pytest.raises(ConfigError, match=r"bad\.toml"):
         load_config(bad)
 
 

@@ -53,8 +53,15 @@ def test_json_feed_entries() -> None:
         "version": "https://jsonfeed.org/version/1.1",
         "title": "J",
         "items": [
-            {"id": "j1", "url": "https://j.example/1.html", "title": "J one", "summary": "S",
-             "date_published": "2025-04-15T09:00:00Z", "authors": [{"name": "Jo"}], "content_text": "A\n\nB"},
+            {
+                "id": "j1",
+                "url": "https://j.example/1.html",
+                "title": "J one",
+                "summary": "S",
+                "date_published": "2025-04-15T09:00:00Z",
+                "authors": [{"name": "Jo"}],
+                "content_text": "A\n\nB",
+            },
             "not an item",
         ],
     }
