@@ -36,7 +36,7 @@ def _environment(templates: Path, timezone: str) -> Environment:
 
     env = Environment(
         loader=FileSystemLoader(str(templates)),
-        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
+        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -111,7 +111,14 @@ def digest_to_dict(digest: Digest) -> dict[str, Any]:
         "story_count": len(digest.stories),
         "stories": [_story_dict(story) for story in digest.stories],
         "sources": [
-            {"name": s.source, "ok": s.ok, "entries": s.entries, "new_articles": s.new_articles, "error": s.error}
+            {
+                "name": s.source,
+                "ok": s.ok,
+                "entries": s.entries,
+                "new_articles": s.new_articles,
+                "error": s.error,
+                "warning": s.warning,
+            }
             for s in digest.sources
         ],
         "notes": list(digest.notes),
@@ -127,6 +134,7 @@ def render_digest(
         "digest": digest,
         "data": digest_to_dict(digest),
         "failed": digest.failed_sources,
+        "warned": [s for s in digest.sources if s.ok and s.warning],
         "sources_ok": sum(1 for s in digest.sources if s.ok),
     }
     return {fmt: env.get_template(f"digest.{fmt}.j2").render(**context) for fmt in formats}
