@@ -73,3 +73,14 @@ def test_clean_page_handles_deep_nesting_and_empty_pages() -> None:
     assert clean_page("<div>" * 10_000 + "text" + "</div>" * 10_000) is not None
     assert clean_page("") == ""
     assert clean_page("<html><body></body></html>") == ""
+
+
+def test_hard_wrapped_feed_text_stays_one_paragraph() -> None:
+    wrapped = (
+        "The mayor said the new line\nwill open in June, two months\nearlier than planned.\n\n"
+        "A second paragraph follows here."
+    )
+    assert clean_feed_html(wrapped) == (
+        "The mayor said the new line will open in June, two months earlier than planned.\n"
+        "A second paragraph follows here."
+    )

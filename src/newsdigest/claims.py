@@ -98,10 +98,11 @@ _TITLE = (
 _NAME_WORD = r"[A-Z\u00c0-\u024e][\w\u00c0-\u024f'’.-]*"
 _NAME = rf"(?:{_TITLE}\s+)*{_NAME_WORD}(?:\s+(?:de|van|von|al|bin|da|del|der|la|le)?\s*{_NAME_WORD}){{0,4}}"
 _ROLE_NP = (
-    r"(?:the|a|an|its|his|her|their)\s+(?:[a-z\u00e0-\u024f'’-]+\s+){0,4}?"
+    r"(?:[Tt]he|[Aa]n?|[Ii]ts|[Hh]is|[Hh]er|[Tt]heir)\s+(?:[a-z\u00e0-\u024f'’-]+\s+){0,4}"
     r"(?:spokesperson|spokesman|spokeswoman|official|officials|minister|ministry|agency|company|government|"
     r"police|authorities|report|statement|study|survey|analysts?|experts?|researchers?|council|director|chief|"
-    r"president|commander|mayor|governor|union|department|office|court|judge|prosecutors?|committee)"
+    r"president|commander|mayor|governor|union|department|office|court|judge|prosecutors?|committee|city|"
+    r"club|board|organi[sz]ers|utility|operator|bank|district|service|authority|association|group)"
 )
 _PRONOUN = r"(?:He|She|They|It|We)"
 _AUX = r"(?:(?:has|have|had|also|later|further|previously|earlier|repeatedly|has also|had also)\s+)*"
@@ -112,6 +113,12 @@ _SPEAKER_FIRST = re.compile(
 )
 _SPEAKER_INSIDE = re.compile(
     rf",\s+(?P<speaker>{_NAME})(?P<role>{_APPOSITIVE})\s+{_AUX}(?P<cue>{_CUES})\b",
+)
+# "Head librarian Tomas Reyes said", "Analyst Corinne Dufresne of Baltic Grain Research said"
+_ROLE_THEN_NAME = re.compile(
+    r"^(?P<role>(?:[A-Z][\w'’-]*\s+)?(?:[a-z][\w'’-]*\s+){0,3})"
+    r"(?P<speaker>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){1,3})(?P<of>\s+of\s+[^,;\"“”]{2,60}?)?"
+    rf"\s+{_AUX}(?P<cue>{_CUES})\b"
 )
 _WHO_SAID = re.compile(rf"(?P<speaker>{_NAME}),\s+who\s+{_AUX}(?P<cue>{_CUES})\b")
 _ACCORDING_TO = re.compile(rf"\b(?P<cue>[Aa]ccording to)\s+(?P<speaker>{_NAME}|{_ROLE_NP})")
@@ -187,7 +194,7 @@ def _clean_speaker(raw: str) -> str | None:
 
 
 def _match_attribution(sentence: str) -> _Attribution | None:
-    for pattern in (_SPEAKER_FIRST, _WHO_SAID, _SPEAKER_INSIDE, _QUOTE_THEN, _TRAILING, _ACCORDING_TO):
+    for pattern in (_SPEAKER_FIRST, _ROLE_THEN_NAME, _WHO_SAID, _SPEAKER_INSIDE, _QUOTE_THEN, _TRAILING, _ACCORDING_TO):
         match = pattern.search(sentence)
         if not match:
             continue
@@ -196,8 +203,10 @@ def _match_attribution(sentence: str) -> _Attribution | None:
         cue = groups.get("cue") or groups.get("cue2") or ""
         if speaker is None:
             continue
-        role = (groups.get("role") or "").strip(" ,") or None
-        if role and role.startswith("who "):
+        role = " ".join(
+            part for part in ((groups.get("role") or "").strip(" ,"), (groups.get("of") or "").strip()) if part
+        )
+        if not role or role.startswith("who "):
             role = None
         return _Attribution(speaker=speaker, role=role, cue=cue.lower())
     return None
@@ -239,7 +248,7 @@ class _SpeakerMemory:
         surname = bare.split()[-1] if bare.split() else bare
         for known in self.full_names:
             known_bare = re.sub(rf"^(?:{_TITLE}\s+)+", "", known)
-            if known_bare == bare or known_bare.split()[-1] == surname:
+            if known_bare == bare or (len(bare.split()) == 1 and known_bare.split()[-1] == surname):
                 return known
         return name
 
@@ -266,9 +275,17 @@ def _score(sentence: str, index: int, total: int, attributed: bool) -> float:
     return round(score, 3)
 
 
+_FULL_NAME = re.compile(r"\b[A-Z][a-z\u00e0-\u024f'’-]+(?:\s+[A-Z][a-z\u00e0-\u024f'’-]+){1,2}\b")
+
+
 def extract_claims(text: str, article_id: str = "", outlet: str = "") -> list[Claim]:
     """Every candidate claim of an article, in article order: attributed statements, figures, the lead."""
     memory = _SpeakerMemory()
+    # Names introduced without a speech verb ("Andrii Cherniak of HUR gave the warning") still let a
+    # later bare surname ("According to Cherniak") resolve to the full name.
+    for match in _FULL_NAME.finditer(text):
+        if match.group(0).split()[0].lower() not in _NOT_SPEAKERS:
+            memory.full_names.append(match.group(0))
     paragraphs = [p for p in text.split("\n") if p.strip()]
     sentences: list[tuple[int, str]] = []
     for number, paragraph in enumerate(paragraphs):
@@ -342,6 +359,10 @@ def select_claims(candidates: Sequence[Claim], word_budget: int) -> tuple[Claim,
                 break
         else:
             merged.append(claim)
+    # One lead per story: a second article's opening sentence mostly repeats the first's.
+    leads = [claim for claim in merged if claim.kind == "lead"]
+    for extra in leads[1:]:
+        merged[merged.index(extra)] = replace(extra, score=extra.score - 2.0)
     chosen: list[Claim] = []
     used = 0
     remaining = list(merged)

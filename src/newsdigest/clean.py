@@ -94,8 +94,14 @@ def html_to_text(html: str) -> str:
     blocks = [
         node.get_text(" ", strip=True) for node in soup.find_all(_BLOCK_TAGS) if not node.find_parent(_BLOCK_TAGS)
     ]
-    text = "\n".join(blocks) if any(blocks) else soup.get_text("\n", strip=True)
-    return normalize_whitespace(text)
+    if any(blocks):
+        return normalize_whitespace("\n".join(blocks))
+    # Plain text in a feed is often hard-wrapped: line breaks inside it are spaces, blank lines paragraphs.
+    for br in soup.find_all("br"):
+        br.replace_with("\n\n")
+    raw = soup.get_text()
+    paragraphs = (" ".join(chunk.split()) for chunk in re.split(r"\n\s*\n", raw))
+    return normalize_whitespace("\n".join(p for p in paragraphs if p))
 
 
 def clean_feed_html(html: str) -> str:
