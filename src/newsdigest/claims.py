@@ -248,7 +248,10 @@ class _SpeakerMemory:
         surname = bare.split()[-1] if bare.split() else bare
         for known in self.full_names:
             known_bare = re.sub(rf"^(?:{_TITLE}\s+)+", "", known)
-            if known_bare == bare or (len(bare.split()) == 1 and known_bare.split()[-1] == surname):
+            if known_bare == bare:
+                # The fuller form wins: "Commander-in-Chief Oleksandr Syrskyi" over "Chief Oleksandr Syrskyi".
+                return name if len(name) > len(known) else known
+            if len(bare.split()) == 1 and known_bare.split()[-1] == surname:
                 return known
         return name
 
