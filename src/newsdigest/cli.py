@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -73,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from flows.daily_digest import daily_digest
 
             summary = daily_digest(config_path=args.config, digest_date=args.date, out_dir=args.out, state=args.state)
+            # The temporary server logs its shutdown at exit; keep the digest's path the last line printed.
+            logging.getLogger("prefect").setLevel(logging.WARNING)
             for name, reason in summary.failed_sources.items():
                 print(f"failed source {name}: {reason}", file=sys.stderr)
             print(
