@@ -6,6 +6,14 @@ Run from the project root::
 
 DIR holds either ``ground-truth.json`` (scrapinghub layout, shingle metric) or ``evaldata.json``
 (trafilatura-eval layout, with/without strings metric), and an ``html/`` folder of gzipped pages.
+
+Each dataset is scored against its own definition of the main text: scrapinghub's articleBody
+excludes the headline, so "ours" is our body; trafilatura-eval's strings include headlines and
+standfirsts, so "ours" is the headline lines plus the body (``ExtractedPage.full_text``).
+
+"ours + memory" runs on the pages of sites with more than one page, in id order, each site's
+memory learning from the pages before (``--memory-min-pages``, default 1: the dev sets have
+two or three pages a site); it is compared with "ours" on the same pages.
 """
 
 from __future__ import annotations
@@ -27,10 +35,19 @@ from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
 from benchmarks import _metrics
 from newsdigest import __version__
-from newsdigest.clean import clean_page, clean_text
+from newsdigest.boilerplate import MemoryBank, source_key
+from newsdigest.clean import clean_text
+from newsdigest.extract import ExtractedPage, extract_page
 
-EXTRACTORS = ("ours", "trafilatura", "flattened", "all_text")
-LABELS = {"ours": "ours", "trafilatura": "trafilatura", "flattened": "flattened", "all_text": "all text"}
+EXTRACTORS = ("ours", "trafilatura", "flattened", "all_text", "ours_multi", "memory")
+LABELS = {
+    "ours": "ours",
+    "trafilatura": "trafilatura",
+    "flattened": "flattened",
+    "all_text": "all text",
+    "ours_multi": "ours, sites with several pages",
+    "memory": "ours + memory, same pages",
+}
 SCRAPINGHUB = "scrapinghub"
 TRAFILATURA_EVAL = "trafilatura-eval"
 
@@ -58,6 +75,7 @@ class Run:
         default_factory=lambda: {name: {} for name in EXTRACTORS}
     )
     counts: dict[str, _metrics.Counts] = field(default_factory=lambda: {name: _metrics.Counts() for name in EXTRACTORS})
+    page_ms: dict[str, float] = field(default_factory=dict)
 
 
 def _http_url(value: object) -> str | None:
@@ -127,9 +145,14 @@ def _timed(func: Callable[[], str | None]) -> tuple[str | None, float]:
     return result or "", (time.perf_counter() - start) * 1000
 
 
-def extract_all(html: str | bytes, url: str | None) -> Iterator[tuple[str, str | None, float]]:
+def _ours_text(kind: str, page: ExtractedPage) -> str:
+    """The part of our extraction that the dataset's truth describes (see the module docstring)."""
+    return page.body if kind == SCRAPINGHUB else page.full_text
+
+
+def extract_all(kind: str, html: str | bytes, url: str | None) -> Iterator[tuple[str, str | None, float]]:
     """Run every extractor on one page: (name, text or None on error, milliseconds)."""
-    yield ("ours", *_timed(lambda: clean_page(html, url)))
+    yield ("ours", *_timed(lambda: _ours_text(kind, extract_page(html, url))))
     yield ("trafilatura", *_timed(lambda: extract_trafilatura(html, url)))
     flat, flat_ms = _timed(lambda: visible_text(html))
     yield "all_text", flat, flat_ms
@@ -140,26 +163,54 @@ def extract_all(html: str | bytes, url: str | None) -> Iterator[tuple[str, str |
         yield "flattened", cleaned, flat_ms + clean_ms
 
 
+def _score(kind: str, result: Run, name: str, page: Page, text: str) -> None:
+    """Record one extractor's output for one page with the dataset's metric."""
+    result.outputs[name][page.id] = text
+    if kind == SCRAPINGHUB:
+        result.page_scores[name][page.id] = _metrics.shingle_page_scores(text, page.truth)
+        return
+    counts = _metrics.with_without_counts(text, page.with_, page.without)
+    result.counts[name].add(counts)
+    result.page_scores[name][page.id] = (
+        counts.tp / (counts.tp + counts.fp) if counts.tp + counts.fp else 1.0,
+        counts.tp / (counts.tp + counts.fn) if counts.tp + counts.fn else 1.0,
+    )
+
+
+def run_memory(kind: str, pages: list[Page], result: Run, min_pages: int) -> None:
+    """Re-run ours on the pages of sites with several pages, each site's memory learning as it goes."""
+    by_site: dict[str, list[Page]] = {}
+    for page in pages:
+        by_site.setdefault(source_key(page.url, fallback=page.id), []).append(page)
+    bank = MemoryBank(min_pages=min_pages)
+    for site, site_pages in by_site.items():
+        if len(site_pages) < 2:
+            continue
+        memory = bank.for_source(site)
+        for page in site_pages:
+            html = read_html(page.path)
+            text, ms = _timed(
+                lambda html=html, page=page, memory=memory: _ours_text(kind, extract_page(html, page.url, memory))
+            )
+            result.ms["memory"].append(ms)
+            result.errors["memory"] += text is None
+            _score(kind, result, "memory", page, text or "")
+            _score(kind, result, "ours_multi", page, result.outputs["ours"][page.id])
+            result.ms["ours_multi"].append(result.page_ms[page.id])
+
+
 def run(kind: str, pages: list[Page], progress: bool = True) -> Run:
     """Extract and score every page with every extractor."""
     result = Run()
     for number, page in enumerate(pages, 1):
         html = read_html(page.path)
-        for name, text, ms in extract_all(html, page.url):
+        for name, text, ms in extract_all(kind, html, page.url):
             result.ms[name].append(ms)
+            if name == "ours":
+                result.page_ms[page.id] = ms
             if text is None:
                 result.errors[name] += 1
-                text = ""
-            result.outputs[name][page.id] = text
-            if kind == SCRAPINGHUB:
-                result.page_scores[name][page.id] = _metrics.shingle_page_scores(text, page.truth)
-            else:
-                counts = _metrics.with_without_counts(text, page.with_, page.without)
-                result.counts[name].add(counts)
-                result.page_scores[name][page.id] = (
-                    counts.tp / (counts.tp + counts.fp) if counts.tp + counts.fp else 1.0,
-                    counts.tp / (counts.tp + counts.fn) if counts.tp + counts.fn else 1.0,
-                )
+            _score(kind, result, name, page, text or "")
         if progress and (number % 50 == 0 or number == len(pages)):
             print(f"  {number}/{len(pages)} pages", file=sys.stderr, flush=True)
     return result
@@ -195,19 +246,22 @@ def compare_line(left: str, right: str, summary: dict[str, dict[str, float]]) ->
     )
 
 
-def report(kind: str, pages: int, summary: dict[str, dict[str, float]], errors: dict[str, int]) -> str:
+def report(kind: str, result: Run, summary: dict[str, dict[str, float]]) -> str:
     """The printed table and ratio lines; the last line is ours against trafilatura."""
     lines = [
-        f"dataset: {kind}, {pages} pages",
-        f"{'extractor':<12} {'precision':>9} {'recall':>7} {'F1':>7} {'ms/page':>8} {'errors':>6}",
+        f"dataset: {kind}, {len(result.page_scores['ours'])} pages "
+        f"({len(result.page_scores['memory'])} of them on sites with several pages)",
+        f"{'extractor':<32} {'precision':>9} {'recall':>7} {'F1':>7} {'ms/page':>8} {'errors':>6}",
     ]
     for name in EXTRACTORS:
         row = summary[name]
         lines.append(
-            f"{LABELS[name]:<12} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>7.3f} "
-            f"{row['ms_per_page']:>8.1f} {errors[name]:>6d}"
+            f"{LABELS[name]:<32} {row['precision']:>9.3f} {row['recall']:>7.3f} {row['f1']:>7.3f} "
+            f"{row['ms_per_page']:>8.1f} {result.errors[name]:>6d}"
         )
     lines.append("")
+    if result.page_scores["memory"]:
+        lines.append(compare_line("memory", "ours_multi", summary))
     lines.append(compare_line("flattened", "all_text", summary))
     lines.append(compare_line("ours", "flattened", summary))
     lines.append(compare_line("ours", "trafilatura", summary))
@@ -221,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--predictions", type=Path, help="write our outputs here as JSON")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
     parser.add_argument("--limit", type=int, help="only the first N pages in sorted id order")
+    parser.add_argument(
+        "--memory-min-pages", type=int, default=1, help="pages a line must recur on to count as a site's boilerplate"
+    )
     args = parser.parse_args(argv)
 
     # Trafilatura and htmldate log parse problems per page; the errors column is what counts here.
@@ -233,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit is not None:
         pages = pages[: max(args.limit, 0)]
     result = run(kind, pages)
+    run_memory(kind, pages, result, args.memory_min_pages)
     summary = summarize(kind, result)
-    print(report(kind, len(pages), summary, result.errors))
+    print(report(kind, result, summary))
 
     if args.predictions:
         output = {page_id: {"articleBody": text} for page_id, text in result.outputs["ours"].items()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-import trafilatura
 from bs4 import BeautifulSoup
 
 # Lines that are page furniture wherever they appear in flattened text.
@@ -19,8 +18,19 @@ _FURNITURE = re.compile(
     )$""",
     re.IGNORECASE | re.VERBOSE,
 )
-# A lower-case letter run straight into a capital inside one token: "IndependentTim".
-_GLUED_WORDS = re.compile(r"[a-z\u00e0-\u024f][A-Z\u00c0-\u024e]")
+# Lines that open with a promotion or a legal notice: what follows them on the line is the same kind.
+_PROMO_START = re.compile(
+    r"""^(
+        click\s+here\b | tap\s+here\b | get\s.{0,60}\b(app|on\s+the\s+go)\b | download\s+(the|our)\s.{0,40}\bapp\b |
+        follow\s+(us\b|@) | sign\s+up\s+(for|to|now)\b | subscribe\s+(to|now|for|here)\b |
+        you\s+(may|might)\s+also\s+like |
+        write\s+to\s.{1,80}\sat\s\S+@\S+ | (copyright|\u00a9)\s*(\u00a9\s*)?\d{4} | .*\ball\s+rights\s+reserved\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# A lower-case word part run straight into a capitalised name inside one token: "IndependentTim".
+# Three lower-case letters first, so "McDonald", "iPhone" and "YouTube" are not bylines.
+_GLUED_WORDS = re.compile(r"[a-z\u00df-\u00f6\u00f8-\u00ff]{3}[A-Z\u00c0-\u00d6\u00d8-\u00de][a-z]")
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
 _BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "blockquote", "pre", "td")
 
@@ -45,13 +55,16 @@ def is_glued_byline(line: str) -> bool:
 
 
 def is_furniture(line: str) -> bool:
-    """A line that is a page's furniture (comments link, share prompt, advert label, glued byline)."""
-    return bool(_FURNITURE.match(line.strip())) or is_glued_byline(line)
+    """A line that is a page's furniture: comments link, share prompt, advert label, promotion, legal notice."""
+    stripped = line.strip()
+    return bool(_FURNITURE.match(stripped)) or (len(stripped) < 400 and bool(_PROMO_START.match(stripped)))
 
 
 def clean_text(text: str) -> str:
     """Clean flattened article text: drop furniture lines, leading labels and trailing teaser blocks."""
-    lines = [line for line in normalize_whitespace(text).split("\n") if not is_furniture(line)]
+    lines = [
+        line for line in normalize_whitespace(text).split("\n") if not is_furniture(line) and not is_glued_byline(line)
+    ]
     while lines and not is_prose(lines[-1]):
         lines.pop()
     lines = _drop_trailing_teasers(lines)
@@ -107,29 +120,6 @@ def html_to_text(html: str) -> str:
 def clean_feed_html(html: str) -> str:
     """Article text from a feed's HTML content or summary."""
     return clean_text(html_to_text(html)) if html.strip() else ""
-
-
-def clean_page(html: str | bytes, url: str | None = None) -> str:
-    """Main article text of a web page, or "" when none is found; never raises."""
-    try:
-        extracted = trafilatura.extract(
-            html,
-            url=url,
-            favor_precision=True,
-            include_comments=False,
-            include_tables=False,
-            include_images=False,
-            deduplicate=False,
-        )
-    except Exception:  # noqa: BLE001 - a page trafilatura chokes on falls back to the plain parser
-        extracted = None
-    if extracted and extracted.strip():
-        return clean_text(extracted)
-    try:
-        text = html if isinstance(html, str) else html.decode("utf-8", errors="replace")
-        return clean_text(html_to_text(text))
-    except Exception:  # noqa: BLE001 - a broken page is an empty article, never a crashed run
-        return ""
 
 
 def word_count(text: str) -> int:

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from newsdigest.clean import clean_feed_html, clean_page, clean_text, word_count
+from newsdigest.clean import clean_feed_html, clean_text, word_count
 from newsdigest.dedup import article_key, canonical_url
 from newsdigest.errors import FeedError, FetchError
+from newsdigest.extract import clean_page
 from newsdigest.feeds import parse_feed, read_text_folder
 from newsdigest.fetch import Fetcher
 from newsdigest.models import Article, FeedEntry, Source, SourceKind, SourceResult
