@@ -7,6 +7,8 @@ import unicodedata
 
 from bs4 import BeautifulSoup
 
+from newsdigest.boilerplate import SourceMemory
+
 # Lines that are page furniture wherever they appear in flattened text.
 _FURNITURE = re.compile(
     r"""^(
@@ -32,6 +34,12 @@ _PROMO_START = re.compile(
 # Three lower-case letters first, so "McDonald", "iPhone" and "YouTube" are not bylines.
 _GLUED_WORDS = re.compile(r"[a-z\u00df-\u00f6\u00f8-\u00ff]{3}[A-Z\u00c0-\u00d6\u00d8-\u00de][a-z]")
 _SENTENCE_END = re.compile(r"[.!?\u2026][\"'\u201d\u2019)\]]*$")
+# A line ending like this closes its sentence; anything else may continue on the next line.
+_LINE_END = re.compile(r"[.!?\u2026:;][\"'\u201d\u2019)\]]*$")
+_JOINS_WITHOUT_SPACE = frozenset(",.;:)!?%")
+# What a non-prose line costs a run of prose, in words: a subhead or two inside an article costs
+# less than a paragraph brings, a menu of twenty links costs more than an article can carry.
+LABEL_PENALTY = 6
 _BLOCK_TAGS = ("p", "li", "h1", "h2", "h3", "h4", "blockquote", "pre", "td")
 
 
@@ -60,11 +68,18 @@ def is_furniture(line: str) -> bool:
     return bool(_FURNITURE.match(stripped)) or (len(stripped) < 400 and bool(_PROMO_START.match(stripped)))
 
 
-def clean_text(text: str) -> str:
-    """Clean flattened article text: drop furniture lines, leading labels and trailing teaser blocks."""
+def clean_text(text: str, memory: SourceMemory | None = None) -> str:
+    """Clean flattened article text: keep the main run of prose, drop furniture, labels and teasers.
+
+    The input may be a whole page flattened to text (menus, footer and all) or an article with
+    a little boilerplate attached; with a memory, lines seen on the source's earlier pages go too.
+    """
     lines = [
-        line for line in normalize_whitespace(text).split("\n") if not is_furniture(line) and not is_glued_byline(line)
+        line
+        for line in join_broken_lines(normalize_whitespace(text).split("\n"))
+        if not is_furniture(line) and not is_glued_byline(line) and not (memory and memory.is_boilerplate(line))
     ]
+    lines = _drop_label_runs(main_text_lines(lines))
     while lines and not is_prose(lines[-1]):
         lines.pop()
     lines = _drop_trailing_teasers(lines)
@@ -73,6 +88,62 @@ def clean_text(text: str) -> str:
     while start < len(lines) and not is_prose(lines[start]):
         start += 1
     return "\n".join(lines[start:])
+
+
+def join_broken_lines(lines: list[str]) -> list[str]:
+    """Rejoin a sentence that flattening broke at a link or an inline tag ("said\nthe minister\n, ...")."""
+    joined: list[str] = []
+    for line in lines:
+        if joined and not _LINE_END.search(joined[-1]) and (line[0].islower() or line[0] in _JOINS_WITHOUT_SPACE):
+            glue = "" if line[0] in _JOINS_WITHOUT_SPACE else " "
+            joined[-1] = joined[-1] + glue + line
+        else:
+            joined.append(line)
+    return joined
+
+
+def main_text_lines(lines: list[str]) -> list[str]:
+    """The runs of lines where prose outweighs labels: menus, footers and link lists fall outside them.
+
+    Each prose line scores its word count, any other line a fixed penalty; every run whose best
+    total reaches half the best run's is kept (an article split by an advert stays whole).
+    """
+    runs: list[tuple[int, int, int]] = []  # (peak total, start, end)
+    start: int | None = None
+    total = peak = peak_end = 0
+    for index, line in enumerate(lines):
+        score = len(line.split()) if is_prose(line) else -LABEL_PENALTY
+        if start is None:
+            if score > 0:
+                start, total, peak, peak_end = index, score, score, index + 1
+            continue
+        total += score
+        if total > peak:
+            peak, peak_end = total, index + 1
+        if total <= 0:
+            runs.append((peak, start, peak_end))
+            start = None
+    if start is not None:
+        runs.append((peak, start, peak_end))
+    if not runs:
+        return []
+    best = max(run[0] for run in runs)
+    return [line for peak, first, end in runs if peak >= best / 2 for line in lines[first:end]]
+
+
+def _drop_label_runs(lines: list[str]) -> list[str]:
+    """Drop runs of three or more non-prose lines between paragraphs: menus and link lists inside the text."""
+    kept: list[str] = []
+    pending: list[str] = []
+    for line in lines:
+        if is_prose(line):
+            if len(pending) < 3:
+                kept.extend(pending)
+            pending = []
+            kept.append(line)
+        else:
+            pending.append(line)
+    return kept + (pending if len(pending) < 3 else [])
 
 
 def _drop_trailing_teasers(lines: list[str]) -> list[str]:
