@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 # Pages larger than this lose their scripts and styles first, then their tail: a news article's
 # text never needs megabytes, and the parser's time grows with the input.
-MAX_PAGE_CHARS = 3_000_000
+MAX_PAGE_CHARS = 2_000_000
 # A fast-mode result shorter than this is compared with trafilatura's full mode (fallbacks on).
 SHORT_RESULT_CHARS = 600
 # The full mode's text replaces the fast one only when it is this many times longer.
