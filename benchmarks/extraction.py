@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from newsdigest.clean import clean_text
 from newsdigest.extract import ExtractedPage, extract_page
 
 EXTRACTORS = ("ours", "trafilatura", "flattened", "all_text", "ours_multi", "memory")
+PAGE_EXTRACTORS = ("ours", "trafilatura", "flattened", "all_text")
 LABELS = {
     "ours": "ours",
     "trafilatura": "trafilatura",
@@ -150,12 +151,20 @@ def _ours_text(kind: str, page: ExtractedPage) -> str:
     return page.body if kind == SCRAPINGHUB else page.full_text
 
 
-def extract_all(kind: str, html: str | bytes, url: str | None) -> Iterator[tuple[str, str | None, float]]:
-    """Run every extractor on one page: (name, text or None on error, milliseconds)."""
-    yield ("ours", *_timed(lambda: _ours_text(kind, extract_page(html, url))))
-    yield ("trafilatura", *_timed(lambda: extract_trafilatura(html, url)))
+def extract_all(
+    kind: str, html: str | bytes, url: str | None, names: Collection[str] = PAGE_EXTRACTORS
+) -> Iterator[tuple[str, str | None, float]]:
+    """Run the named extractors on one page: (name, text or None on error, milliseconds)."""
+    if "ours" in names:
+        yield ("ours", *_timed(lambda: _ours_text(kind, extract_page(html, url))))
+    if "trafilatura" in names:
+        yield ("trafilatura", *_timed(lambda: extract_trafilatura(html, url)))
+    if "all_text" not in names and "flattened" not in names:
+        return
     flat, flat_ms = _timed(lambda: visible_text(html))
     yield "all_text", flat, flat_ms
+    if "flattened" not in names:
+        return
     if flat is None:
         yield "flattened", None, flat_ms
     else:
@@ -199,12 +208,12 @@ def run_memory(kind: str, pages: list[Page], result: Run, min_pages: int) -> Non
             result.ms["ours_multi"].append(result.page_ms[page.id])
 
 
-def run(kind: str, pages: list[Page], progress: bool = True) -> Run:
-    """Extract and score every page with every extractor."""
+def run(kind: str, pages: list[Page], progress: bool = True, names: Collection[str] = PAGE_EXTRACTORS) -> Run:
+    """Extract and score every page with the named extractors (all of them by default)."""
     result = Run()
     for number, page in enumerate(pages, 1):
         html = read_html(page.path)
-        for name, text, ms in extract_all(kind, html, page.url):
+        for name, text, ms in extract_all(kind, html, page.url, names):
             result.ms[name].append(ms)
             if name == "ours":
                 result.page_ms[page.id] = ms
