@@ -11,6 +11,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from newsdigest.assemble import build_digest
+from newsdigest.boilerplate import MemoryBank, source_key
 from newsdigest.config import Config, FetchSettings, load_config
 from newsdigest.dedup import NewDocument, assign_stories
 from newsdigest.deliver import write_digest_files
@@ -28,6 +29,7 @@ from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceSt
 from newsdigest.render import render_digest
 from newsdigest.store import Store
 
+BOILERPLATE_RETENTION_DAYS = 30  # a line seen once and not again within this long is article text
 ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays small next to the work
 
 
@@ -68,13 +70,31 @@ def select_entries_task(results: list[SourceResult], window: Window, state: str)
 
 
 @task(name="fetch-and-clean", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def build_articles_task(entries: list[FeedEntry], settings: FetchSettings, page_sources: set[str]) -> list[Article]:
-    """Fetch pages where needed and clean a batch of entries into articles."""
+def build_articles_task(
+    entries: list[FeedEntry], config: Config, page_sources: set[str], now: datetime
+) -> list[Article]:
+    """Fetch pages where needed and clean a batch of entries into articles, with each source's line memory."""
     logger = get_run_logger()
-    with Fetcher(settings) as fetcher:
-        articles, warnings = build_articles(entries, fetcher, page_sources)
+    memories = None
+    if config.clean.source_memory:
+        memories = MemoryBank(min_pages=config.clean.memory_min_pages)
+        keys = {entry.source for entry in entries} | {source_key(e.url, e.source) for e in entries if e.url}
+        store = Store.open(config.state)
+        try:
+            for key, counts in store.boilerplate_counts(keys).items():
+                memories.for_source(key, counts)
+        finally:
+            store.close()
+    with Fetcher(config.fetch) as fetcher:
+        articles, warnings = build_articles(entries, fetcher, page_sources, memories)
     for warning in warnings:
         logger.warning(warning)
+    if memories is not None:
+        store = Store.open(config.state)
+        try:
+            store.add_boilerplate(memories.learned(), now)
+        finally:
+            store.close()
     return articles
 
 
@@ -85,6 +105,7 @@ def dedup_task(articles: list[Article], config: Config, digest_date: date, now: 
     try:
         since = digest_date - timedelta(days=config.dedup.retention_days)
         store.prune(since)
+        store.prune_boilerplate(now - timedelta(days=BOILERPLATE_RETENTION_DAYS))
         records = assign_stories(
             [NewDocument(a.article_id, a.title, a.text) for a in articles],
             store.dedup_records(since),
@@ -172,7 +193,7 @@ def daily_digest(
     entries = select_entries_task(results, window, config.state)
     page_sources = {source.name for source in config.sources if source.fetch_pages}
     batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
-    article_futures = [build_articles_task.submit(batch, config.fetch, page_sources) for batch in batches]
+    article_futures = [build_articles_task.submit(batch, config, page_sources, now) for batch in batches]
     articles = [article for future in article_futures for article in future.result()]
     saved = dedup_task(articles, config, day, now)
 

@@ -107,6 +107,26 @@ def test_second_run_finds_nothing_new_and_keeps_the_digest(seeds_runs: dict[str,
     assert _mask(second_md, counts=True) == _mask(seeds_runs["first_md"], counts=True)
 
 
+def test_the_run_learns_a_sites_recurring_line_and_removes_it(
+    seeds_runs: dict[str, Any], manifest: dict[str, Any]
+) -> None:
+    from newsdigest.boilerplate import line_key
+    from newsdigest.store import Store
+
+    recurring = manifest["recurring_line"]
+    store = Store.open(seeds_runs["args"]["state"])
+    try:
+        counts = store.boilerplate_counts([recurring["host"]])[recurring["host"]]
+        texts = [item.article.text for item in store.articles_for_digest(seeds_runs["first"].digest_date)]
+    finally:
+        store.close()
+    assert counts[line_key(recurring["line"])] >= 3
+    eastbank = [text for text in texts if "Eastbank" in text or "eastbank" in text]
+    # The memory needs two sightings; every later page of the site comes without the line.
+    assert sum(recurring["line"] in text for text in texts) <= 2 < len(eastbank)
+    assert recurring["line"] not in seeds_runs["first_md"]
+
+
 def test_golden_markdown(seeds_runs: dict[str, Any]) -> None:
     masked = _mask(seeds_runs["first_md"])
     if os.environ.get("UPDATE_GOLDEN"):

@@ -67,3 +67,18 @@ def test_digests_and_pruning(tmp_path: Path) -> None:
     assert store.previous_digest_date(date(2025, 4, 1)) is None
     assert store.prune(date(2025, 4, 9)) == 1
     assert [r.article_id for r in store.dedup_records(date(2025, 1, 1))] == ["id2"]
+
+
+def test_boilerplate_counts_add_up_across_runs_and_single_sightings_are_pruned(tmp_path: Path) -> None:
+    store = Store.open(str(tmp_path / "s.sqlite"))
+    store.add_boilerplate({"paper.example": {"aaaa": 1, "bbbb": 1}, "other.example": {"cccc": 3}}, NOW)
+    # A second run (or a concurrent one) adds its own sightings to the stored counts.
+    store.add_boilerplate({"paper.example": {"aaaa": 2}}, datetime(2025, 4, 17, tzinfo=UTC))
+    assert store.boilerplate_counts(["paper.example"]) == {"paper.example": {"aaaa": 3, "bbbb": 1}}
+    assert store.boilerplate_counts(["nowhere.example"]) == {}
+    removed = store.prune_boilerplate(datetime(2025, 4, 17, tzinfo=UTC))
+    assert removed == 1  # "bbbb": one page, not seen since; "aaaa" and "cccc" recur
+    assert store.boilerplate_counts(["paper.example", "other.example"]) == {
+        "paper.example": {"aaaa": 3},
+        "other.example": {"cccc": 3},
+    }

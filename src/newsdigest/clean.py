@@ -74,11 +74,14 @@ def clean_text(text: str, memory: SourceMemory | None = None) -> str:
     The input may be a whole page flattened to text (menus, footer and all) or an article with
     a little boilerplate attached; with a memory, lines seen on the source's earlier pages go too.
     """
+    all_lines = join_broken_lines(normalize_whitespace(text).split("\n"))
     lines = [
         line
-        for line in join_broken_lines(normalize_whitespace(text).split("\n"))
+        for line in all_lines
         if not is_furniture(line) and not is_glued_byline(line) and not (memory and memory.is_boilerplate(line))
     ]
+    if memory is not None:
+        memory.learn(all_lines)
     lines = _drop_label_runs(main_text_lines(lines))
     while lines and not is_prose(lines[-1]):
         lines.pop()
@@ -188,9 +191,9 @@ def html_to_text(html: str) -> str:
     return normalize_whitespace("\n".join(p for p in paragraphs if p))
 
 
-def clean_feed_html(html: str) -> str:
+def clean_feed_html(html: str, memory: SourceMemory | None = None) -> str:
     """Article text from a feed's HTML content or summary."""
-    return clean_text(html_to_text(html)) if html.strip() else ""
+    return clean_text(html_to_text(html), memory) if html.strip() else ""
 
 
 def word_count(text: str) -> int:

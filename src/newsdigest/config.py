@@ -54,6 +54,16 @@ class DedupSettings:
 
 
 @dataclass(frozen=True)
+class CleanSettings:
+    """How article text is cleaned."""
+
+    # Learn each source's recurring lines (newsletter boxes, tag lines) and remove them.
+    source_memory: bool = True
+    # Pages a line must have appeared on before it counts as the source's boilerplate.
+    memory_min_pages: int = 2
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
@@ -61,6 +71,7 @@ class Config:
     digest: DigestSettings = field(default_factory=DigestSettings)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
+    clean: CleanSettings = field(default_factory=CleanSettings)
     state: str = DEFAULT_STATE_PATH  # a SQLite path or an SQLAlchemy database URL
     path: Path | None = None  # the file this came from
 
@@ -77,10 +88,11 @@ class Config:
 
 
 _ALLOWED: dict[str, set[str]] = {
-    "": {"digest", "fetch", "dedup", "store", "sources"},
+    "": {"digest", "fetch", "dedup", "clean", "store", "sources"},
     "digest": {"title", "date", "timezone", "window_hours", "max_stories", "words_per_story", "out_dir"},
     "fetch": {"user_agent", "connect_timeout", "read_timeout", "max_bytes", "retries", "mirrors"},
     "dedup": {"near_duplicate_threshold", "story_threshold", "retention_days"},
+    "clean": {"source_memory", "memory_min_pages"},
     "store": {"url"},
     "sources": {"name", "url", "path", "kind", "fetch_pages"},
 }
@@ -156,7 +168,9 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Con
     fetch_raw = data.get("fetch", {})
     dedup_raw = data.get("dedup", {})
     store_raw = data.get("store", {})
-    for section, table in (("digest", digest_raw), ("fetch", fetch_raw), ("dedup", dedup_raw), ("store", store_raw)):
+    clean_raw = data.get("clean", {})
+    tables = {"digest": digest_raw, "fetch": fetch_raw, "dedup": dedup_raw, "clean": clean_raw, "store": store_raw}
+    for section, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: [{section}] must be a table")
         _check_keys(table, section, where)
@@ -215,6 +229,15 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Con
     if "retention_days" in dedup_raw:
         dedup = replace(dedup, retention_days=_typed(dedup_raw, "retention_days", int, where, "dedup"))
 
+    clean = CleanSettings()
+    if "source_memory" in clean_raw:
+        clean = replace(clean, source_memory=_typed(clean_raw, "source_memory", bool, where, "clean"))
+    if "memory_min_pages" in clean_raw:
+        value = _typed(clean_raw, "memory_min_pages", int, where, "clean")
+        if value < 1:
+            raise ConfigError(f"{where}: [clean] memory_min_pages must be at least 1, got {value}")
+        clean = replace(clean, memory_min_pages=value)
+
     state = DEFAULT_STATE_PATH
     if "url" in store_raw:
         state = _typed(store_raw, "url", str, where, "store")
@@ -225,7 +248,12 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Con
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{where}: 'sources' must be an array of tables ([[sources]])")
     return Config(
-        sources=_parse_sources(raw_sources, base, where), digest=digest, fetch=fetch, dedup=dedup, state=state
+        sources=_parse_sources(raw_sources, base, where),
+        digest=digest,
+        fetch=fetch,
+        dedup=dedup,
+        clean=clean,
+        state=state,
     )
 
 

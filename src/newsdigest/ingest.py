@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from newsdigest.boilerplate import MemoryBank, source_key
 from newsdigest.clean import clean_feed_html, clean_text, word_count
 from newsdigest.dedup import article_key, canonical_url
 from newsdigest.errors import FeedError, FetchError
@@ -79,17 +80,24 @@ def _entry_order(entry: FeedEntry) -> tuple[str, str, str]:
     return (stamp, entry.source, entry.guid)
 
 
-def build_article(entry: FeedEntry, fetcher: Fetcher, fetch_pages: bool = True) -> tuple[Article, str | None]:
-    """The clean Article for an entry, and a warning when only a teaser could be had."""
+def build_article(
+    entry: FeedEntry, fetcher: Fetcher, fetch_pages: bool = True, memories: MemoryBank | None = None
+) -> tuple[Article, str | None]:
+    """The clean Article for an entry, and a warning when only a teaser could be had.
+
+    With memories, each source's recurring lines are removed and this entry's lines learned.
+    """
     warning = None
+    source_memory = memories.for_source(entry.source) if memories else None
     if entry.text:
-        text, how = clean_text(entry.text), "text"
+        text, how = clean_text(entry.text, source_memory), "text"
     else:
-        text, how = clean_feed_html(entry.content_html), "feed"
+        text, how = clean_feed_html(entry.content_html, source_memory), "feed"
         if word_count(text) < FULL_TEXT_MIN_WORDS and entry.url and fetch_pages:
             try:
                 fetched = fetcher.fetch(entry.url)
-                page_text = clean_page(fetched.content, url=entry.url)
+                site_memory = memories.for_source(source_key(entry.url, entry.source)) if memories else None
+                page_text = clean_page(fetched.content, url=entry.url, memory=site_memory)
                 if word_count(page_text) >= max(PAGE_MIN_WORDS, word_count(text)):
                     text, how = page_text, "page"
             except FetchError as exc:
@@ -115,13 +123,13 @@ def build_article(entry: FeedEntry, fetcher: Fetcher, fetch_pages: bool = True) 
 
 
 def build_articles(
-    entries: Sequence[FeedEntry], fetcher: Fetcher, page_sources: set[str]
+    entries: Sequence[FeedEntry], fetcher: Fetcher, page_sources: set[str], memories: MemoryBank | None = None
 ) -> tuple[list[Article], list[str]]:
     """Articles for a batch of entries, and the warnings met on the way."""
     articles: list[Article] = []
     warnings: list[str] = []
     for entry in entries:
-        article, warning = build_article(entry, fetcher, fetch_pages=entry.source in page_sources)
+        article, warning = build_article(entry, fetcher, entry.source in page_sources, memories)
         articles.append(article)
         if warning:
             warnings.append(warning)

@@ -72,6 +72,16 @@ digests_table = Table(
     Column("files", Text, nullable=False),
 )
 
+# Per-source line memory (see newsdigest.boilerplate): hashes only, never the text of a line.
+boilerplate_table = Table(
+    "boilerplate_lines",
+    metadata,
+    Column("source_key", String(300), primary_key=True),
+    Column("line_hash", String(16), primary_key=True),
+    Column("pages", Integer, nullable=False),
+    Column("last_seen", String(40), nullable=False),
+)
+
 
 @dataclass(frozen=True)
 class StoredArticle:
@@ -194,7 +204,8 @@ class Store:
                 saved += self._insert_ignoring_conflicts(conn, values)
         return saved
 
-    def _insert_ignoring_conflicts(self, conn, values: dict) -> int:  # type: ignore[no-untyped-def]
+    def _insert_function(self):  # type: ignore[no-untyped-def]
+        """The dialect's INSERT with ON CONFLICT support."""
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
@@ -202,7 +213,59 @@ class Store:
             from sqlalchemy.dialects.postgresql import insert
         else:
             raise StoreError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+        return insert
+
+    def _insert_ignoring_conflicts(self, conn, values: dict) -> int:  # type: ignore[no-untyped-def]
+        insert = self._insert_function()
         result = conn.execute(insert(articles_table).values(**values).on_conflict_do_nothing())
+        return result.rowcount or 0
+
+    def boilerplate_counts(self, source_keys: Iterable[str]) -> dict[str, dict[str, int]]:
+        """Per source, the line hashes remembered and on how many pages each was seen."""
+        counts: dict[str, dict[str, int]] = {}
+        keys = sorted(set(source_keys))
+        with self.engine.connect() as conn:
+            for chunk in _chunks(keys, 500):
+                table = boilerplate_table.c
+                rows = conn.execute(
+                    select(table.source_key, table.line_hash, table.pages).where(table.source_key.in_(chunk))
+                )
+                for key, line_hash, pages in rows:
+                    counts.setdefault(key, {})[line_hash] = pages
+        return counts
+
+    def add_boilerplate(self, learned: dict[str, dict[str, int]], now: datetime) -> None:
+        """Add page counts learned in a run to the stored ones, in one transaction."""
+        insert = self._insert_function()
+        stamp = _iso(now)
+        rows = [
+            {"source_key": key, "line_hash": line_hash, "pages": pages, "last_seen": stamp}
+            for key, lines in learned.items()
+            for line_hash, pages in lines.items()
+        ]
+        if not rows:
+            return
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 500):
+                statement = insert(boilerplate_table).values(rows[start : start + 500])
+                # Concurrent runs each add what they saw: the sum, not the last writer's count.
+                statement = statement.on_conflict_do_update(
+                    index_elements=[boilerplate_table.c.source_key, boilerplate_table.c.line_hash],
+                    set_={
+                        "pages": boilerplate_table.c.pages + statement.excluded.pages,
+                        "last_seen": statement.excluded.last_seen,
+                    },
+                )
+                conn.execute(statement)
+
+    def prune_boilerplate(self, before: datetime) -> int:
+        """Forget lines seen on one page only and not since `before`: article text, not boilerplate."""
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                boilerplate_table.delete().where(
+                    (boilerplate_table.c.pages < 2) & (boilerplate_table.c.last_seen < _iso(before))
+                )
+            )
         return result.rowcount or 0
 
     def articles_for_digest(self, digest_date: date) -> list[StoredArticle]:
