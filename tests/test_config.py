@@ -74,3 +74,15 @@ def test_urls_stay_urls_and_state_paths_resolve(tmp_path: Path) -> None:
     assert config.state == str(tmp_path / "state/db.sqlite")
     pg = parse_config({"store": {"url": "postgresql+psycopg://localhost/test"}}, tmp_path)
     assert pg.state == "postgresql+psycopg://localhost/test"
+
+
+def test_clean_settings(tmp_path: Path) -> None:
+    config = parse_config({"clean": {"source_memory": False, "memory_min_pages": 3}}, tmp_path)
+    assert config.clean.source_memory is False and config.clean.memory_min_pages == 3
+    assert parse_config({}, tmp_path).clean.source_memory is True
+    with pytest.raises(ConfigError, match="memory_min_pages"):
+        parse_config({"clean": {"memory_min_pages": 0}}, tmp_path)
+    with pytest.raises(ConfigError, match="source_memory"):
+        parse_config({"clean": {"source_memory": "yes"}}, tmp_path)
+    with pytest.raises(ConfigError, match="memory_pages"):
+        parse_config({"clean": {"memory_pages": 2}}, tmp_path)
