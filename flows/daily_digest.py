@@ -16,7 +16,8 @@ from newsdigest.config import Config, FetchSettings, load_config
 from newsdigest.dedup import NewDocument, assign_stories
 from newsdigest.deliver import write_digest_files
 from newsdigest.errors import FetchError
-from newsdigest.fetch import Fetcher
+from newsdigest.fetch import Fetcher, Validators
+from newsdigest.health import SourceHealth, footer_reason, is_due, updated_health, waiting_result
 from newsdigest.ingest import (
     Window,
     build_articles,
@@ -44,11 +45,23 @@ class RunSummary:
     failed_sources: dict[str, str] = field(default_factory=dict)
 
 
+@task(name="load-source-health", cache_policy=NO_CACHE)
+def load_health_task(state: str) -> dict[str, SourceHealth]:
+    """Each source's health from earlier runs: validators, failures, when it may be checked next."""
+    store = Store.open(state)
+    try:
+        return store.source_health()
+    finally:
+        store.close()
+
+
 @task(name="read-source", cache_policy=NO_CACHE)
-def read_source_task(source: Source, settings: FetchSettings, final_attempt: bool = True) -> SourceResult:
+def read_source_task(
+    source: Source, settings: FetchSettings, final_attempt: bool = True, validators: Validators | None = None
+) -> SourceResult:
     """Read one feed or text folder; a transient failure raises so that Prefect retries it."""
     with Fetcher(settings) as fetcher:
-        result = read_source(source, fetcher)
+        result = read_source(source, fetcher, validators)
     if not result.ok and result.retryable and not final_attempt:
         raise FetchError(result.error or "transient failure", retryable=True)
     return result
@@ -85,7 +98,7 @@ def build_articles_task(
                 memories.for_source(key, counts)
         finally:
             store.close()
-    with Fetcher(config.fetch) as fetcher:
+    with Fetcher(config.fetch, trusted_hosts=config.source_hosts()) as fetcher:
         articles, warnings = build_articles(entries, fetcher, page_sources, memories)
     for warning in warnings:
         logger.warning(warning)
@@ -119,7 +132,12 @@ def dedup_task(articles: list[Article], config: Config, digest_date: date, now: 
 
 @task(name="render-and-write", cache_policy=NO_CACHE)
 def render_task(
-    config: Config, digest_date: date, now: datetime, statuses: list[SourceStatus], new_articles: int
+    config: Config,
+    digest_date: date,
+    now: datetime,
+    statuses: list[SourceStatus],
+    new_articles: int,
+    health: list[SourceHealth],
 ) -> tuple[dict[str, str], int, str]:
     """Assemble the day's stories, render every format, write the files atomically, record the digest."""
     store = Store.open(config.state)
@@ -140,29 +158,45 @@ def render_task(
         files = {ext: str(path) for ext, path in paths.items()}
         article_count = sum(len(story.articles) for story in digest.stories)
         store.record_digest(digest_date, now, len(digest.stories), article_count, list(files.values()))
-        store.record_sources(statuses, now)
+        # Saved last: a run that dies before this point re-reads its feeds without validators.
+        store.save_source_health(health)
     finally:
         store.close()
     return files, len(digest.stories), rendered["md"]
 
 
-def _source_results(config: Config) -> list[SourceResult]:
+def _source_results(config: Config, health: dict[str, SourceHealth], now: datetime) -> list[SourceResult]:
     retries = max(config.fetch.retries, 0)
-    futures = [
-        read_source_task.with_options(retries=retries, retry_delay_seconds=[2, 10, 30][:retries] or None).submit(
-            source, config.fetch, final_attempt=False
-        )
-        for source in config.sources
-    ]
+    due = [source for source in config.sources if is_due(health.get(source.name), now)]
+    futures = {
+        source.name: read_source_task.with_options(
+            retries=retries, retry_delay_seconds=[2, 10, 30][:retries] or None
+        ).submit(source, config.fetch, final_attempt=False, validators=_validators(health.get(source.name)))
+        for source in due
+    }
     results: list[SourceResult] = []
-    for source, future in zip(config.sources, futures, strict=True):
+    for source in config.sources:
+        if source.name not in futures:
+            results.append(waiting_result(health[source.name]))
+            continue
+        future = futures[source.name]
         state = future.wait() or future.state
         if state.is_completed():
             results.append(future.result())
         else:
             # Retries used up on a transient failure: one last plain try tells the final reason.
-            results.append(read_source_task.with_options(retries=0)(source, config.fetch, final_attempt=True))
+            results.append(
+                read_source_task.with_options(retries=0)(
+                    source, config.fetch, final_attempt=True, validators=_validators(health.get(source.name))
+                )
+            )
     return results
+
+
+def _validators(health: SourceHealth | None) -> Validators | None:
+    if health is None or not (health.etag or health.last_modified):
+        return None
+    return Validators(etag=health.etag, last_modified=health.last_modified)
 
 
 @flow(name="daily_digest", log_prints=True)
@@ -183,7 +217,9 @@ def daily_digest(
     day = resolve_digest_date(config.digest.date, config.digest.timezone, now)
     window = digest_window(day, config.digest.timezone, config.digest.window_hours, now)
 
-    results = _source_results(config)
+    previous_health = load_health_task(config.state)
+    results = _source_results(config, previous_health, now)
+    health = {r.source: updated_health(previous_health.get(r.source), r, now, config.fetch) for r in results}
     for result in results:
         if not result.ok:
             logger.warning("source %r failed: %s", result.source, result.error)
@@ -206,12 +242,12 @@ def daily_digest(
             ok=r.ok,
             entries=len(r.entries),
             new_articles=new_by_source.get(r.source, 0),
-            error=r.error,
+            error=footer_reason(r, health[r.source], config.fetch),
             warning=r.warning,
         )
         for r in results
     ]
-    files, story_count, markdown = render_task(config, day, now, statuses, saved)
+    files, story_count, markdown = render_task(config, day, now, statuses, saved, list(health.values()))
     create_markdown_artifact(markdown=markdown, key="daily-digest", description=f"News digest for {day.isoformat()}")
     logger.info("digest for %s: %d stories, %d new articles -> %s", day, story_count, saved, files.get("md"))
     return RunSummary(

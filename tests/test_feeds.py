@@ -96,7 +96,7 @@ def test_failed_sources_are_records_not_exceptions(http_server: LocalServer, tmp
     ok_url = http_server.add("/ok.xml", RSS, content_type="application/rss+xml")
     bad_url = http_server.add("/bad.xml", "<rss><channel><item><title>x", content_type="application/rss+xml")
     down_url = http_server.add("/down.xml", "boom", status=500)
-    with Fetcher(FetchSettings()) as fetcher:
+    with Fetcher(FetchSettings(per_host_interval=0)) as fetcher:
         ok = read_source(Source("ok", ok_url), fetcher)
         bad = read_source(Source("bad", bad_url), fetcher)
         down = read_source(Source("down", down_url), fetcher)
@@ -112,6 +112,6 @@ def test_text_folder_reads_the_seed_with_its_sidecar() -> None:
     assert entry.source == "The Kyiv Independent"
     assert entry.text == SEED_ARTICLE.read_text(encoding="utf-8")
     assert entry.published is not None and entry.published.date().isoformat() == "2025-04-15"
-    with Fetcher(FetchSettings()) as fetcher:
+    with Fetcher(FetchSettings(per_host_interval=0)) as fetcher:
         result = read_source(Source("seed", str(SEED_ARTICLE.parent), kind=SourceKind.TEXT), fetcher)
     assert result.ok and len(result.entries) == 1

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from newsdigest.dedup import NewDocument, assign_stories
-from newsdigest.models import Article, SourceStatus
+from newsdigest.health import SourceHealth
+from newsdigest.models import Article
 from newsdigest.store import Store
 
 NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
@@ -48,13 +49,31 @@ def test_saving_the_same_article_twice_keeps_one(tmp_path: Path) -> None:
     assert len(first.articles_for_digest(date(2025, 4, 16))) == 1
 
 
-def test_source_failures_count_up_and_reset(tmp_path: Path) -> None:
-    store = Store.open(str(tmp_path / "s.sqlite"))
-    store.record_sources([SourceStatus("A", ok=False, error="HTTP 500")], NOW)
-    store.record_sources([SourceStatus("A", ok=False, error="HTTP 500")], NOW)
-    assert store.source_failures() == {"A": 2}
-    store.record_sources([SourceStatus("A", ok=True)], NOW)
-    assert store.source_failures() == {"A": 0}
+def test_source_health_round_trips_and_old_stores_gain_the_new_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    # A store written before sources had next_check / etag / last_modified / last_status.
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "CREATE TABLE sources (name VARCHAR(300) PRIMARY KEY, last_attempt VARCHAR(40), "
+            "last_success VARCHAR(40), last_error TEXT, consecutive_failures INTEGER NOT NULL)"
+        )
+        conn.execute("INSERT INTO sources VALUES ('A', NULL, NULL, 'HTTP 500', 2)")
+    store = Store.open(str(path))
+    assert store.source_health()["A"].consecutive_failures == 2
+    health = SourceHealth(
+        name="A",
+        last_attempt=NOW,
+        consecutive_failures=3,
+        next_check=NOW + timedelta(hours=1),
+        etag='"v1"',
+        last_modified="Tue, 15 Apr 2025 10:00:00 GMT",
+        last_status="failed",
+        last_error="HTTP 503",
+    )
+    store.save_source_health([health, SourceHealth(name="B", last_status="ok")])
+    assert store.source_health() == {"A": health, "B": SourceHealth(name="B", last_status="ok")}
 
 
 def test_digests_and_pruning(tmp_path: Path) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsdigest import __version__
@@ -40,6 +44,14 @@ class FetchSettings:
     read_timeout: float = 20.0
     max_bytes: int = 10_000_000
     retries: int = 2
+    total_timeout: float = 60.0  # a whole response, however slowly it drips, within this many seconds
+    per_host_connections: int = 2  # requests to one host at the same time
+    per_host_interval: float = 1.0  # seconds between the starts of two requests to one host
+    # Fetch pages whose address is loopback, private or link-local (off: a guard against SSRF).
+    allow_private_addresses: bool = False
+    failing_after: int = 3  # consecutive failed runs before a source is reported as failing
+    backoff_seconds: float = 900.0  # first wait after a failure; doubles with each further one
+    max_backoff_seconds: float = 86_400.0  # a failing source is still tried at least once a day
     # URL prefix -> local folder: lets a snapshot (the bundled seeds) be read offline.
     mirrors: tuple[tuple[str, Path], ...] = ()
 
@@ -63,6 +75,32 @@ class CleanSettings:
     memory_min_pages: int = 2
 
 
+SMTP_SECURITY = ("ssl", "starttls", "plain")
+DEFAULT_SMTP_PORTS = {"ssl": 465, "starttls": 587, "plain": 25}
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """Where the digest is mailed and through which SMTP server; never the password itself."""
+
+    to: tuple[str, ...] = ()
+    sender: str | None = None  # the [email] `from` address
+    smtp_host: str | None = None  # None: from the credentials block, else localhost
+    smtp_port: int | None = None  # None: from the block, else the security's usual port
+    smtp_security: str | None = None  # ssl, starttls or plain; None: from the block, else starttls
+    smtp_user: str | None = None
+    # The name of the environment variable that holds the password (NEWSDIGEST_SMTP_PASSWORD wins).
+    password_env: str | None = None
+    list_unsubscribe: str | None = None  # a mailto: or https: URL, or a bare address
+    full_digest_url: str | None = None  # where the whole digest is read; "{date}" becomes YYYY-MM-DD
+    credentials_block: str | None = None  # a prefect-email EmailServerCredentials block's name
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the digest is mailed at all: only when someone is to receive it."""
+        return bool(self.to)
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
@@ -72,8 +110,17 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     dedup: DedupSettings = field(default_factory=DedupSettings)
     clean: CleanSettings = field(default_factory=CleanSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
     state: str = DEFAULT_STATE_PATH  # a SQLite path or an SQLAlchemy database URL
     path: Path | None = None  # the file this came from
+
+    def source_hosts(self) -> frozenset[str]:
+        """Hosts of the configured network sources: pages there are fetched even if the address is private."""
+        hosts = set()
+        for source in self.sources:
+            if "://" in source.location and not source.location.startswith("file:"):
+                hosts.add((urlsplit(source.location).hostname or "").lower())
+        return frozenset(hosts - {""})
 
     def with_overrides(
         self, *, digest_date: date | None = None, out_dir: Path | None = None, state: str | None = None
@@ -88,12 +135,38 @@ class Config:
 
 
 _ALLOWED: dict[str, set[str]] = {
-    "": {"digest", "fetch", "dedup", "clean", "store", "sources"},
+    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email"},
     "digest": {"title", "date", "timezone", "window_hours", "max_stories", "words_per_story", "out_dir"},
-    "fetch": {"user_agent", "connect_timeout", "read_timeout", "max_bytes", "retries", "mirrors"},
+    "fetch": {
+        "user_agent",
+        "connect_timeout",
+        "read_timeout",
+        "total_timeout",
+        "max_bytes",
+        "retries",
+        "mirrors",
+        "per_host_connections",
+        "per_host_interval",
+        "allow_private_addresses",
+        "failing_after",
+        "backoff_seconds",
+        "max_backoff_seconds",
+    },
     "dedup": {"near_duplicate_threshold", "story_threshold", "retention_days"},
     "clean": {"source_memory", "memory_min_pages"},
     "store": {"url"},
+    "email": {
+        "smtp_host",
+        "smtp_port",
+        "smtp_security",
+        "smtp_user",
+        "password_env",
+        "from",
+        "to",
+        "list_unsubscribe",
+        "full_digest_url",
+        "credentials_block",
+    },
     "sources": {"name", "url", "path", "kind", "fetch_pages"},
 }
 
@@ -161,8 +234,89 @@ def _parse_sources(raw: list[Any], base: Path, where: str) -> tuple[Source, ...]
     return tuple(sources)
 
 
-def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Config:
-    """Build a Config from parsed TOML; relative paths are resolved against `base`."""
+def _address(value: str, what: str) -> str:
+    _name, address = parseaddr(value)
+    if not address or "@" not in address or any(c in value for c in "\r\n"):
+        raise ConfigError(f"{what} must be an email address, got {value!r}")
+    return value.strip()
+
+
+def _parse_email(raw: dict[str, Any], environ: Mapping[str, str], where: str) -> EmailSettings:
+    """The [email] table with the NEWSDIGEST_* environment variables applied on top."""
+    if "password" in raw or "smtp_password" in raw:
+        raise ConfigError(
+            f"{where}: [email] must not hold a password in clear; put it in an environment variable and "
+            "name that variable with password_env (or set NEWSDIGEST_SMTP_PASSWORD)"
+        )
+    _check_keys(raw, "email", where)
+    values: dict[str, Any] = {}
+    for key in ("smtp_host", "smtp_security", "smtp_user", "password_env", "list_unsubscribe", "full_digest_url"):
+        if key in raw:
+            values[key] = _typed(raw, key, str, where, "email").strip() or None
+    if "credentials_block" in raw:
+        values["credentials_block"] = _typed(raw, "credentials_block", str, where, "email").strip() or None
+    if "from" in raw:
+        values["sender"] = _typed(raw, "from", str, where, "email")
+    if "smtp_port" in raw:
+        values["smtp_port"] = _typed(raw, "smtp_port", int, where, "email")
+    if "to" in raw:
+        to = raw["to"]
+        if isinstance(to, str):
+            to = [to]
+        if not isinstance(to, list) or not all(isinstance(item, str) for item in to):
+            raise ConfigError(f"{where}: [email] to must be an array of addresses, got {raw['to']!r}")
+        values["to"] = to
+
+    # The environment wins over the file, so a scheduler or a container can set them; empty means unset.
+    overrides = {
+        "NEWSDIGEST_SMTP_HOST": "smtp_host",
+        "NEWSDIGEST_SMTP_SECURITY": "smtp_security",
+        "NEWSDIGEST_SMTP_USER": "smtp_user",
+        "NEWSDIGEST_EMAIL_FROM": "sender",
+    }
+    for variable, key in overrides.items():
+        if environ.get(variable, "").strip():
+            values[key] = environ[variable].strip()
+    if environ.get("NEWSDIGEST_SMTP_PORT", "").strip():
+        try:
+            values["smtp_port"] = int(environ["NEWSDIGEST_SMTP_PORT"])
+        except ValueError:
+            raise ConfigError(
+                f"NEWSDIGEST_SMTP_PORT must be a port number, got {environ['NEWSDIGEST_SMTP_PORT']!r}"
+            ) from None
+    if environ.get("NEWSDIGEST_EMAIL_TO", "").strip():
+        values["to"] = [item for item in environ["NEWSDIGEST_EMAIL_TO"].split(",") if item.strip()]
+
+    security = values.get("smtp_security")
+    if security is not None:
+        security = security.lower()
+        if security not in SMTP_SECURITY:
+            raise ConfigError(f"{where}: [email] smtp_security must be ssl, starttls or plain, got {security!r}")
+        values["smtp_security"] = security
+    port = values.get("smtp_port")
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"{where}: [email] smtp_port must be between 1 and 65535, got {port}")
+    values["to"] = tuple(_address(item, f"{where}: [email] to") for item in values.get("to", ()))
+    if values.get("sender") is not None:
+        values["sender"] = _address(values["sender"], f"{where}: [email] from")
+    elif values["to"]:
+        raise ConfigError(f"{where}: [email] from is needed when there are recipients (or set NEWSDIGEST_EMAIL_FROM)")
+    unsubscribe = values.get("list_unsubscribe")
+    if unsubscribe and not unsubscribe.startswith(("mailto:", "https://", "http://")):
+        values["list_unsubscribe"] = "mailto:" + _address(unsubscribe, f"{where}: [email] list_unsubscribe")
+    full_url = values.get("full_digest_url")
+    if full_url and not full_url.startswith(("https://", "http://")):
+        raise ConfigError(f"{where}: [email] full_digest_url must be an http(s) URL, got {full_url!r}")
+    return EmailSettings(**values)
+
+
+def parse_config(
+    data: dict[str, Any], base: Path, where: str = "config", environ: Mapping[str, str] | None = None
+) -> Config:
+    """Build a Config from parsed TOML; relative paths are resolved against `base`.
+
+    `environ` (load_config passes os.environ) supplies the NEWSDIGEST_SMTP_* / NEWSDIGEST_EMAIL_* overrides.
+    """
     _check_keys(data, "", where)
     digest_raw = data.get("digest", {})
     fetch_raw = data.get("fetch", {})
@@ -207,12 +361,29 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Con
     fetch = FetchSettings()
     if "user_agent" in fetch_raw:
         fetch = replace(fetch, user_agent=_typed(fetch_raw, "user_agent", str, where, "fetch"))
-    for key in ("connect_timeout", "read_timeout"):
+    for key in (
+        "connect_timeout",
+        "read_timeout",
+        "total_timeout",
+        "per_host_interval",
+        "backoff_seconds",
+        "max_backoff_seconds",
+    ):
         if key in fetch_raw:
-            fetch = replace(fetch, **{key: float(_typed(fetch_raw, key, (int, float), where, "fetch"))})
-    for key in ("max_bytes", "retries"):
+            value = float(_typed(fetch_raw, key, (int, float), where, "fetch"))
+            if value < 0 or (value == 0 and key.endswith("timeout")):
+                raise ConfigError(f"{where}: [fetch] {key} must be positive, got {value}")
+            fetch = replace(fetch, **{key: value})
+    for key in ("max_bytes", "retries", "per_host_connections", "failing_after"):
         if key in fetch_raw:
-            fetch = replace(fetch, **{key: _typed(fetch_raw, key, int, where, "fetch")})
+            value = _typed(fetch_raw, key, int, where, "fetch")
+            if value < (0 if key == "retries" else 1):
+                raise ConfigError(f"{where}: [fetch] {key} is too small: {value}")
+            fetch = replace(fetch, **{key: value})
+    if "allow_private_addresses" in fetch_raw:
+        fetch = replace(
+            fetch, allow_private_addresses=_typed(fetch_raw, "allow_private_addresses", bool, where, "fetch")
+        )
     if "mirrors" in fetch_raw:
         mirrors = _typed(fetch_raw, "mirrors", dict, where, "fetch")
         fetch = replace(
@@ -244,6 +415,11 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Con
         if "://" not in state:
             state = str(_resolve(base, state))
 
+    email_raw = data.get("email", {})
+    if not isinstance(email_raw, dict):
+        raise ConfigError(f"{where}: [email] must be a table")
+    email = _parse_email(email_raw, environ or {}, where)
+
     raw_sources = data.get("sources", [])
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{where}: 'sources' must be an array of tables ([[sources]])")
@@ -253,6 +429,7 @@ def parse_config(data: dict[str, Any], base: Path, where: str = "config") -> Con
         fetch=fetch,
         dedup=dedup,
         clean=clean,
+        email=email,
         state=state,
     )
 
@@ -270,5 +447,5 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from None
-    config = parse_config(data, config_path.resolve().parent, where=str(config_path))
+    config = parse_config(data, config_path.resolve().parent, where=str(config_path), environ=os.environ)
     return replace(config, path=config_path.resolve())

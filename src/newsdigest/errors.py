@@ -14,9 +14,10 @@ class ConfigError(NewsDigestError):
 class FetchError(NewsDigestError):
     """A source or page could not be fetched; the message is the reason shown to users."""
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable  # a timeout, a dropped connection or a 5xx may work on a second try
+        self.retry_after = retry_after  # seconds the server asked us to wait (429/503 Retry-After)
 
 
 class FeedError(NewsDigestError):

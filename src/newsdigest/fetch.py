@@ -1,10 +1,17 @@
-"""Fetching: http(s) through httpx with time and size caps, local files and offline mirrors."""
+"""Fetching: http(s) through httpx with time and size caps, politeness, an SSRF guard, local files and mirrors."""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import threading
+import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import ClassVar
+from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
@@ -12,6 +19,15 @@ from newsdigest.config import FetchSettings
 from newsdigest.errors import FetchError
 
 MAX_REDIRECTS = 5
+_REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server said about a document last time, sent back for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 @dataclass(frozen=True)
@@ -23,6 +39,77 @@ class Fetched:
     status_code: int = 200
     content_type: str = ""
     local: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """The server answered a conditional GET with 304: nothing new since last time."""
+        return self.status_code == 304
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (seconds or an HTTP date), or None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def is_public_address(address: str) -> bool:
+    """Whether an IP address is on the public internet (not loopback, private, link-local, reserved)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+def check_public_host(host: str) -> None:
+    """Raise FetchError unless every address the host resolves to is public."""
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve host {host!r}: {exc}", retryable=True) from None
+    for address in sorted(addresses):
+        if not is_public_address(address):
+            raise FetchError(f"refused: {host} resolves to the non-public address {address}")
+
+
+class HostGate:
+    """Per-host politeness shared by every fetcher in the process: a few connections, spaced out."""
+
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _hosts: ClassVar[dict[str, tuple[threading.BoundedSemaphore, list[float]]]] = {}
+
+    def __init__(self, connections: int, interval: float) -> None:
+        self.connections = connections
+        self.interval = interval
+
+    def _slot(self, host: str) -> tuple[threading.BoundedSemaphore, list[float]]:
+        with self._lock:
+            if host not in self._hosts:
+                self._hosts[host] = (threading.BoundedSemaphore(self.connections), [0.0])
+            return self._hosts[host]
+
+    def enter(self, host: str) -> threading.BoundedSemaphore:
+        """Wait for a free connection and for the interval since the host's last request to pass."""
+        semaphore, last_start = self._slot(host)
+        semaphore.acquire()
+        with self._lock:
+            start = max(time.monotonic(), last_start[0] + self.interval)
+            last_start[0] = start
+        delay = start - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return semaphore
 
 
 def local_path_for(location: str) -> Path | None:
@@ -37,13 +124,20 @@ def local_path_for(location: str) -> Path | None:
 class Fetcher:
     """Fetches sources and pages; one instance per run shares its connection pool."""
 
-    def __init__(self, settings: FetchSettings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: FetchSettings,
+        transport: httpx.BaseTransport | None = None,
+        trusted_hosts: frozenset[str] = frozenset(),
+    ) -> None:
         self.settings = settings
+        # Hosts the configuration names as sources: the user chose them, private or not.
+        self.trusted_hosts = trusted_hosts
+        self.gate = HostGate(settings.per_host_connections, settings.per_host_interval)
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
         self._client = httpx.Client(
             timeout=timeout,
-            follow_redirects=True,
-            max_redirects=MAX_REDIRECTS,
+            follow_redirects=False,  # followed by hand, so that every hop passes the address check
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             transport=transport,
         )
@@ -70,13 +164,19 @@ class Fetcher:
                     return candidate
         return None
 
-    def fetch(self, location: str) -> Fetched:
-        """Fetch a URL, file: URL or path; raise FetchError with a readable reason on failure."""
-        path = local_path_for(location)
+    def fetch(self, location: str, *, from_feed: bool = False, validators: Validators | None = None) -> Fetched:
+        """Fetch a URL, file: URL or path; raise FetchError with a readable reason on failure.
+
+        A location taken from a feed (an entry's link) is never read from the local disk, and
+        goes to the network only when its host is public or trusted.
+        """
+        path = None if from_feed else local_path_for(location)
         if path is None:
             path = self.mirror_path(location)
             if path is None:
-                return self._fetch_http(location)
+                # A configured source's own address is the user's choice; where it redirects is not.
+                trusted = frozenset() if from_feed else frozenset({(urlsplit(location).hostname or "").lower()})
+                return self._fetch_http(location, validators, trusted)
         return self._read_local(path, location)
 
     def _read_local(self, path: Path, location: str) -> Fetched:
@@ -93,39 +193,83 @@ class Fetcher:
             raise FetchError(f"larger than the {self.settings.max_bytes}-byte cap: {path}")
         return Fetched(url=location, content=content, local=True, content_type=_guess_type(path))
 
-    def _fetch_http(self, url: str) -> Fetched:
-        scheme = urlsplit(url).scheme.lower()
+    def _check_target(self, url: str, trusted: frozenset[str]) -> str:
+        """The URL's host, after checking its scheme and, unless trusted or allowed, its addresses."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
         if scheme not in ("http", "https"):
             raise FetchError(f"unsupported URL scheme {scheme!r}: only http and https are fetched")
-        try:
-            with self._client.stream("GET", url) as response:
-                if response.status_code >= 400:
-                    retryable = response.status_code >= 500 or response.status_code in (408, 429)
-                    reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
-                    raise FetchError(reason, retryable=retryable)
-                declared = response.headers.get("content-length")
-                if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
-                    raise FetchError(f"response of {declared} bytes is over the {self.settings.max_bytes}-byte cap")
-                chunks: list[bytes] = []
-                size = 0
-                # iter_bytes decodes gzip as it goes, so the cap also bounds decompressed size.
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if size > self.settings.max_bytes:
-                        raise FetchError(f"response is over the {self.settings.max_bytes}-byte cap")
-                    chunks.append(chunk)
-                return Fetched(
-                    url=str(response.url),
-                    content=b"".join(chunks),
-                    status_code=response.status_code,
-                    content_type=response.headers.get("content-type", ""),
-                )
-        except httpx.TooManyRedirects:
-            raise FetchError(f"more than {MAX_REDIRECTS} redirects") from None
-        except httpx.TimeoutException as exc:
-            raise FetchError(f"timed out ({type(exc).__name__})", retryable=True) from None
-        except httpx.HTTPError as exc:
-            raise FetchError(f"network error: {type(exc).__name__}: {exc}", retryable=True) from None
+        host = (parts.hostname or "").lower()
+        if not host:
+            raise FetchError(f"no host in URL {url!r}")
+        if not self.settings.allow_private_addresses and host not in self.trusted_hosts | trusted:
+            check_public_host(host)
+        return host
+
+    def _fetch_http(
+        self, url: str, validators: Validators | None = None, trusted: frozenset[str] = frozenset()
+    ) -> Fetched:
+        deadline = time.monotonic() + self.settings.total_timeout
+        headers = {}
+        if validators and validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators and validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        for _hop in range(MAX_REDIRECTS + 1):
+            host = self._check_target(url, trusted)
+            semaphore = self.gate.enter(host)
+            try:
+                with self._client.stream("GET", url, headers=headers) as response:
+                    if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+                        url = urljoin(url, response.headers["location"])
+                        continue
+                    return self._read_response(response, deadline)
+            except httpx.TimeoutException as exc:
+                raise FetchError(f"timed out ({type(exc).__name__})", retryable=True) from None
+            except httpx.HTTPError as exc:
+                raise FetchError(f"network error: {type(exc).__name__}: {exc}", retryable=True) from None
+            finally:
+                semaphore.release()
+        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _read_response(self, response: httpx.Response, deadline: float) -> Fetched:
+        """The body of a final (non-redirect) response, within the size cap and the total deadline."""
+        etag = response.headers.get("etag")
+        last_modified = response.headers.get("last-modified")
+        if response.status_code == 304:
+            return Fetched(url=str(response.url), content=b"", status_code=304, etag=etag, last_modified=last_modified)
+        if response.status_code >= 400:
+            retry_after = None
+            if response.status_code in (429, 503):
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            retryable = (response.status_code >= 500 or response.status_code in (408, 429)) and retry_after is None
+            reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
+            if retry_after is not None:
+                reason += f", asked to retry after {retry_after:.0f} s"
+            raise FetchError(reason, retryable=retryable, retry_after=retry_after)
+        if response.status_code >= 300 or response.status_code < 200:
+            raise FetchError(f"unexpected HTTP {response.status_code} {response.reason_phrase}".strip())
+        declared = response.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.settings.max_bytes:
+            raise FetchError(f"response of {declared} bytes is over the {self.settings.max_bytes}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        # iter_bytes decodes gzip as it goes, so the cap also bounds decompressed size.
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.settings.max_bytes:
+                raise FetchError(f"response is over the {self.settings.max_bytes}-byte cap")
+            if time.monotonic() > deadline:
+                raise FetchError(f"took longer than {self.settings.total_timeout:.0f} s in all", retryable=True)
+            chunks.append(chunk)
+        return Fetched(
+            url=str(response.url),
+            content=b"".join(chunks),
+            status_code=response.status_code,
+            content_type=response.headers.get("content-type", ""),
+            etag=etag,
+            last_modified=last_modified,
+        )
 
 
 def _guess_type(path: Path) -> str:

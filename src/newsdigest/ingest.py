@@ -13,7 +13,7 @@ from newsdigest.dedup import article_key, canonical_url
 from newsdigest.errors import FeedError, FetchError
 from newsdigest.extract import clean_page
 from newsdigest.feeds import parse_feed, read_text_folder
-from newsdigest.fetch import Fetcher
+from newsdigest.fetch import Fetcher, Validators
 from newsdigest.models import Article, FeedEntry, Source, SourceKind, SourceResult
 
 # Feed content shorter than this is a teaser: the page is fetched for the full text.
@@ -21,19 +21,39 @@ FULL_TEXT_MIN_WORDS = 120
 PAGE_MIN_WORDS = 40
 
 
-def read_source(source: Source, fetcher: Fetcher) -> SourceResult:
-    """Fetch and parse one source; any failure becomes a failed SourceResult with its reason."""
+def read_source(source: Source, fetcher: Fetcher, validators: Validators | None = None) -> SourceResult:
+    """Fetch and parse one source; any failure becomes a failed SourceResult with its reason.
+
+    With validators from the last run, a feed that has not changed costs one small request.
+    """
     try:
         if source.kind is SourceKind.TEXT:
             entries = read_text_folder(source.location, source.name)
             return SourceResult(source=source.name, ok=True, entries=tuple(entries))
-        fetched = fetcher.fetch(source.location)
+        fetched = fetcher.fetch(source.location, validators=validators)
+        if fetched.not_modified:
+            return SourceResult(
+                source=source.name,
+                ok=True,
+                status_code=304,
+                not_modified=True,
+                etag=fetched.etag,
+                last_modified=fetched.last_modified,
+            )
         entries, warning = parse_feed(fetched, source.name)
         return SourceResult(
-            source=source.name, ok=True, entries=tuple(entries), status_code=fetched.status_code, warning=warning
+            source=source.name,
+            ok=True,
+            entries=tuple(entries),
+            status_code=fetched.status_code,
+            warning=warning,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
         )
     except FetchError as exc:
-        return SourceResult(source=source.name, ok=False, error=str(exc), retryable=exc.retryable)
+        return SourceResult(
+            source=source.name, ok=False, error=str(exc), retryable=exc.retryable, retry_after=exc.retry_after
+        )
     except FeedError as exc:
         return SourceResult(source=source.name, ok=False, error=str(exc))
     except Exception as exc:  # noqa: BLE001 - one bad source must never end the run
@@ -95,7 +115,7 @@ def build_article(
         text, how = clean_feed_html(entry.content_html, source_memory), "feed"
         if word_count(text) < FULL_TEXT_MIN_WORDS and entry.url and fetch_pages:
             try:
-                fetched = fetcher.fetch(entry.url)
+                fetched = fetcher.fetch(entry.url, from_feed=True)
                 site_memory = memories.for_source(source_key(entry.url, entry.source)) if memories else None
                 page_text = clean_page(fetched.content, url=entry.url, memory=site_memory)
                 if word_count(page_text) >= max(PAGE_MIN_WORDS, word_count(text)):

@@ -50,6 +50,11 @@ class SourceResult:
     status_code: int | None = None
     warning: str | None = None  # a feed that parsed with complaints still delivers entries
     retryable: bool = False  # the failure may pass on a second try (timeout, 5xx)
+    retry_after: float | None = None  # seconds the server asked us to wait (429/503)
+    not_modified: bool = False  # a conditional GET answered 304: nothing new
+    etag: str | None = None
+    last_modified: str | None = None
+    skipped: bool = False  # not checked this run: its wait after failures is not over
 
 
 @dataclass(frozen=True)

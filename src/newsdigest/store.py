@@ -19,14 +19,17 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsdigest.dedup import DedupRecord, signature_from_bytes, signature_to_bytes
 from newsdigest.errors import StoreError
-from newsdigest.models import Article, SourceStatus
+from newsdigest.health import SourceHealth
+from newsdigest.models import Article
 
 metadata = MetaData()
 
@@ -60,6 +63,10 @@ sources_table = Table(
     Column("last_success", String(40)),
     Column("last_error", Text),
     Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_check", String(40)),
+    Column("etag", Text),
+    Column("last_modified", String(100)),
+    Column("last_status", String(20)),
 )
 
 digests_table = Table(
@@ -81,6 +88,41 @@ boilerplate_table = Table(
     Column("pages", Integer, nullable=False),
     Column("last_seen", String(40), nullable=False),
 )
+
+
+# The email outbox (see newsdigest.mail): one row per digest date and recipient, so a re-run, a retry or a
+# crash never mails a recipient a second copy. status: pending -> claimed -> sending -> sent | failed, and
+# back to pending after a temporary failure. claimed_at is set when a run takes the row.
+outbox_table = Table(
+    "outbox",
+    metadata,
+    Column("digest_date", Date, primary_key=True),
+    Column("recipient", String(320), primary_key=True),
+    Column("status", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("message_id", String(200), nullable=False),
+    Column("claimed_at", String(40)),
+    Column("updated_at", String(40), nullable=False),
+    Column("sent_at", String(40)),
+)
+
+OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "failed")
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One recipient's delivery of one digest."""
+
+    digest_date: date
+    recipient: str
+    status: str
+    attempts: int
+    message_id: str
+    last_error: str | None = None
+    claimed_at: datetime | None = None
+    updated_at: datetime | None = None
+    sent_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +167,7 @@ class Store:
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             metadata.create_all(engine)
+            _add_missing_columns(engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the state store {state!r}: {exc}") from exc
         return cls(engine)
@@ -318,32 +361,44 @@ class Store:
             for row in rows
         ]
 
-    def record_sources(self, statuses: Sequence[SourceStatus], now: datetime) -> None:
-        """Record each source's outcome of this run: success resets, failure counts up."""
-        with self.engine.begin() as conn:
-            for status in statuses:
-                row = conn.execute(
-                    select(sources_table.c.consecutive_failures, sources_table.c.last_success).where(
-                        sources_table.c.name == status.source
-                    )
-                ).first()
-                failures = 0 if status.ok else (row.consecutive_failures if row else 0) + 1
-                values = {
-                    "last_attempt": _iso(now),
-                    "last_success": _iso(now) if status.ok else (row.last_success if row else None),
-                    "last_error": status.error,
-                    "consecutive_failures": failures,
-                }
-                if row is None:
-                    conn.execute(sources_table.insert().values(name=status.source, **values))
-                else:
-                    conn.execute(sources_table.update().where(sources_table.c.name == status.source).values(**values))
-
-    def source_failures(self) -> dict[str, int]:
-        """Consecutive failures per source name."""
+    def source_health(self) -> dict[str, SourceHealth]:
+        """Every known source's health, by name."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(sources_table.c.name, sources_table.c.consecutive_failures))
-            return {row.name: row.consecutive_failures for row in rows}
+            rows = conn.execute(select(sources_table))
+            return {
+                row.name: SourceHealth(
+                    name=row.name,
+                    last_attempt=_from_iso(row.last_attempt),
+                    last_success=_from_iso(row.last_success),
+                    last_error=row.last_error,
+                    consecutive_failures=row.consecutive_failures or 0,
+                    next_check=_from_iso(row.next_check),
+                    etag=row.etag,
+                    last_modified=row.last_modified,
+                    last_status=row.last_status or "new",
+                )
+                for row in rows
+            }
+
+    def save_source_health(self, records: Sequence[SourceHealth]) -> None:
+        """Write sources' health after a run, in one transaction."""
+        with self.engine.begin() as conn:
+            for health in records:
+                values = {
+                    "last_attempt": _iso(health.last_attempt),
+                    "last_success": _iso(health.last_success),
+                    "last_error": health.last_error,
+                    "consecutive_failures": health.consecutive_failures,
+                    "next_check": _iso(health.next_check),
+                    "etag": health.etag,
+                    "last_modified": health.last_modified,
+                    "last_status": health.last_status,
+                }
+                updated = conn.execute(
+                    sources_table.update().where(sources_table.c.name == health.name).values(**values)
+                )
+                if not updated.rowcount:
+                    conn.execute(sources_table.insert().values(name=health.name, **values))
 
     def record_digest(
         self, digest_date: date, generated_at: datetime, story_count: int, article_count: int, files: Sequence[str]
@@ -379,6 +434,136 @@ class Store:
         with self.engine.begin() as conn:
             result = conn.execute(articles_table.delete().where(articles_table.c.digest_date < before))
         return result.rowcount or 0
+
+    def outbox_add(self, digest_date: date, message_ids: dict[str, str], now: datetime) -> None:
+        """Create a pending row per recipient (recipient -> Message-ID); rows already there are left alone."""
+        insert = self._insert_function()
+        rows = [
+            {
+                "digest_date": digest_date,
+                "recipient": recipient,
+                "status": "pending",
+                "attempts": 0,
+                "message_id": message_id,
+                "updated_at": _iso(now),
+            }
+            for recipient, message_id in message_ids.items()
+        ]
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(outbox_table).values(rows).on_conflict_do_nothing())
+
+    def outbox_rows(self, digest_date: date | None = None, statuses: Iterable[str] = ()) -> list[OutboxRow]:
+        """Outbox rows, of one date and of some statuses when given, by date and recipient."""
+        query = select(outbox_table).order_by(outbox_table.c.digest_date, outbox_table.c.recipient)
+        if digest_date is not None:
+            query = query.where(outbox_table.c.digest_date == digest_date)
+        wanted = list(statuses)
+        if wanted:
+            query = query.where(outbox_table.c.status.in_(wanted))
+        with self.engine.connect() as conn:
+            return [_outbox_row(row) for row in conn.execute(query)]
+
+    def outbox_claim(self, row: OutboxRow, now: datetime) -> bool:
+        """Take a row for sending; False when another run changed it since `row` was read.
+
+        Compare-and-swap on (status, claimed_at): of two runs that read the same row, one wins.
+        """
+        table = outbox_table.c
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                outbox_table.update()
+                .where(
+                    table.digest_date == row.digest_date,
+                    table.recipient == row.recipient,
+                    table.status == row.status,
+                    table.attempts == row.attempts,
+                )
+                .values(status="claimed", claimed_at=_iso(now), updated_at=_iso(now), attempts=row.attempts + 1)
+            )
+        return (result.rowcount or 0) == 1
+
+    def outbox_mark(
+        self,
+        digest_date: date,
+        recipient: str,
+        status: str,
+        now: datetime,
+        *,
+        expect: Iterable[str],
+        error: str | None = None,
+    ) -> bool:
+        """Move a row to `status` if it is in one of the `expect`ed states; False when it was not."""
+        if status not in OUTBOX_STATUSES:
+            raise StoreError(f"unknown outbox status {status!r}")
+        table = outbox_table.c
+        values: dict[str, object] = {"status": status, "updated_at": _iso(now), "last_error": error}
+        if status == "sent":
+            values["sent_at"] = _iso(now)
+        if status == "pending":
+            values["claimed_at"] = None
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                outbox_table.update()
+                .where(table.digest_date == digest_date, table.recipient == recipient, table.status.in_(list(expect)))
+                .values(**values)
+            )
+        return (result.rowcount or 0) == 1
+
+    def outbox_pending_dates(self, since: date, before: date) -> list[date]:
+        """Dates in [since, before) with a delivery not finished: pending or claimed."""
+        table = outbox_table.c
+        query = (
+            select(table.digest_date)
+            .where(table.digest_date >= since, table.digest_date < before, table.status.in_(["pending", "claimed"]))
+            .group_by(table.digest_date)
+            .order_by(table.digest_date)
+        )
+        with self.engine.connect() as conn:
+            return [row[0] for row in conn.execute(query)]
+
+    def outbox_failures(self, since: date, until: date) -> list[OutboxRow]:
+        """Deliveries recorded as failed for digest dates in [since, until]."""
+        table = outbox_table.c
+        query = (
+            select(outbox_table)
+            .where(table.status == "failed", table.digest_date >= since, table.digest_date <= until)
+            .order_by(table.digest_date, table.recipient)
+        )
+        with self.engine.connect() as conn:
+            return [_outbox_row(row) for row in conn.execute(query)]
+
+    def digest_files(self, digest_date: date) -> list[str]:
+        """The files written for a date's digest, as recorded; empty when none was."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(digests_table.c.files).where(digests_table.c.digest_date == digest_date)).first()
+        return list(json.loads(row[0])) if row else []
+
+
+def _outbox_row(row) -> OutboxRow:  # type: ignore[no-untyped-def]
+    return OutboxRow(
+        digest_date=row.digest_date,
+        recipient=row.recipient,
+        status=row.status,
+        attempts=row.attempts or 0,
+        message_id=row.message_id,
+        last_error=row.last_error,
+        claimed_at=_from_iso(row.claimed_at),
+        updated_at=_from_iso(row.updated_at),
+        sent_at=_from_iso(row.sent_at),
+    )
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """Bring a store made by an earlier version up to date: add the nullable columns it lacks."""
+    inspector = inspect(engine)
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            present = {column["name"] for column in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
