@@ -205,6 +205,7 @@ def daily_digest(
     digest_date: str | None = None,
     out_dir: str | None = None,
     state: str | None = None,
+    sources: list[str] | None = None,
 ) -> RunSummary:
     """Fetch what is new, clean, deduplicate, group into stories, summarize claims and write the digest."""
     logger = get_run_logger()
@@ -213,6 +214,8 @@ def daily_digest(
         out_dir=Path(out_dir) if out_dir else None,
         state=state,
     )
+    if sources:
+        config = config.with_sources(sources)
     now = datetime.now(UTC)
     day = resolve_digest_date(config.digest.date, config.digest.timezone, now)
     window = digest_window(day, config.digest.timezone, config.digest.window_hours, now)

@@ -1,4 +1,4 @@
-"""The command line: `newsdigest run`, `newsdigest serve`."""
+"""The command line: `newsdigest run`, `sources`, `serve`, `check-config`."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 
 from newsdigest import __version__
-from newsdigest.config import DEFAULT_STATE_PATH, load_config
+from newsdigest.config import DEFAULT_STATE_PATH, Config, load_config
 from newsdigest.errors import NewsDigestError
 
 DEFAULT_CONFIG = "seeds/sources.toml"
@@ -49,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"state store: a SQLite file or a database URL (default: the config's, else {DEFAULT_STATE_PATH})",
     )
 
+    run.add_argument(
+        "--source",
+        action="append",
+        dest="sources",
+        metavar="URL",
+        help="read this feed URL or path instead of the configured sources (repeatable)",
+    )
+
+    health = commands.add_parser("sources", help="show each source's health: last status, failures, next check")
+    health.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    health.add_argument("--state", help="state store (default: the config's)")
+
     serve = commands.add_parser("serve", help="serve the daily schedule from this process (needs a Prefect server)")
     serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
     serve.add_argument("--cron", default="0 6 * * *", help="cron expression (default: 0 6 * * *, 06:00 daily)")
@@ -57,6 +69,44 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="load and validate a configuration file, then exit")
     check.add_argument("--config", default=DEFAULT_CONFIG)
     return parser
+
+
+def sources_report(config: Config) -> str:
+    """A table of the configured sources with what the store knows of each."""
+    from newsdigest.health import is_failing
+    from newsdigest.store import Store
+
+    store = Store.open(config.state)
+    try:
+        known = store.source_health()
+    finally:
+        store.close()
+
+    def stamp(value: datetime | None) -> str:
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+
+    rows = [("source", "status", "last success", "failures", "next check", "last error")]
+    for source in config.sources:
+        health = known.get(source.name)
+        if health is None:
+            rows.append((source.name, "never run", "-", "0", "now", ""))
+            continue
+        status = "FAILING" if is_failing(health, config.fetch) else health.last_status
+        rows.append(
+            (
+                source.name,
+                status,
+                stamp(health.last_success),
+                str(health.consecutive_failures),
+                stamp(health.next_check) if health.next_check else "now",
+                (health.last_error or "")[:80],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+        for row in rows
+    ).rstrip()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -69,11 +119,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         # Validate before Prefect starts: a typo is reported in a second, not after a server boots.
         config = load_config(args.config)
+        if args.command == "sources":
+            print(sources_report(config.with_overrides(state=args.state)))
+            return 0
         _prefect_environment()
         if args.command == "run":
             from flows.daily_digest import daily_digest
 
-            summary = daily_digest(config_path=args.config, digest_date=args.date, out_dir=args.out, state=args.state)
+            summary = daily_digest(
+                config_path=args.config,
+                digest_date=args.date,
+                out_dir=args.out,
+                state=args.state,
+                sources=args.sources,
+            )
             # The temporary server logs its shutdown at exit; keep the digest's path the last line printed.
             logging.getLogger("prefect").setLevel(logging.WARNING)
             for name, reason in summary.failed_sources.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from email.utils import parseaddr
@@ -113,6 +113,11 @@ class Config:
     email: EmailSettings = field(default_factory=EmailSettings)
     state: str = DEFAULT_STATE_PATH  # a SQLite path or an SQLAlchemy database URL
     path: Path | None = None  # the file this came from
+
+    def with_sources(self, locations: Sequence[str]) -> Config:
+        """A copy that reads these feed URLs or paths instead of the configured sources."""
+        sources = tuple(Source(name=location, location=location, kind=SourceKind.FEED) for location in locations)
+        return replace(self, sources=sources)
 
     def source_hosts(self) -> frozenset[str]:
         """Hosts of the configured network sources: pages there are fetched even if the address is private."""
