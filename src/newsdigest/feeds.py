@@ -6,16 +6,23 @@ import calendar
 import hashlib
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import feedparser
 
 from newsdigest.errors import FeedError
 from newsdigest.fetch import Fetched
 from newsdigest.models import FeedEntry
 
+_DECLARED_CHARSET = re.compile(rb"<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']", re.IGNORECASE)
+_DECLARED_CHARSET_TEXT = re.compile(r"(?<=<\?xml)([^>]*?)encoding=[\"'][\w.:-]+[\"']", re.IGNORECASE)
+_NON_ASCII_RUNS = re.compile(rb"[\x80-\xff]+(?:[ -~]{0,3}[\x80-\xff]+)*")
+_HEADER_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+# An entry dated further ahead than this is treated as undated (first seen now).
+FUTURE_TOLERANCE = timedelta(days=1)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL)
 
 
@@ -28,7 +35,8 @@ def parse_feed(fetched: Fetched, source: str) -> tuple[list[FeedEntry], str | No
         return _parse_json_feed(content, source), None
     if _HTML_START.match(content[:2048]):
         raise FeedError("an HTML page, not a feed")
-    headers = {"content-type": fetched.content_type} if fetched.content_type else {}
+    content, content_type = _as_utf8(content, fetched.content_type)
+    headers = {"content-type": content_type} if content_type else {}
     parsed = feedparser.parse(content, response_headers=headers)
     version = parsed.get("version", "")
     # An item with neither a link nor any text is debris of a broken document, not an entry.
@@ -39,6 +47,9 @@ def parse_feed(fetched: Fetched, source: str) -> tuple[list[FeedEntry], str | No
     ]
     if parsed.get("bozo"):
         reason = _bozo_reason(parsed.get("bozo_exception"))
+        if "amplification" in reason or ("entity" in reason.lower() and "expan" in reason.lower()):
+            # What a loose parse recovers from an entity-expansion bomb is the bomb, not news.
+            raise FeedError(f"not a readable feed: refused XML entity expansion ({reason})")
         # feedparser's loose parser often recovers entries from a malformed feed; keep them.
         if not entries:
             raise FeedError(f"not a readable feed: {reason}")
@@ -59,13 +70,62 @@ def _looks_like_json(content: bytes, content_type: str) -> bool:
     return content.lstrip()[:1] == b"{"
 
 
+def _as_utf8(content: bytes, content_type: str) -> tuple[bytes, str]:
+    """Feed bytes that do not decode as their declared UTF-8 (or as anything declared): detect and convert.
+
+    Servers often send a Windows-1251 or Latin-1 file under a UTF-8 declaration; feedparser
+    would fall back to Windows-1252 and garble every non-ASCII letter.
+    """
+    in_document = _DECLARED_CHARSET.search(content[:200])
+    in_header = _HEADER_CHARSET.search(content_type)
+    declared_name = (
+        in_document.group(1).decode("ascii", "replace") if in_document else in_header.group(1) if in_header else None
+    )
+    if declared_name and declared_name.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return content, content_type  # a non-UTF-8 declaration: feedparser honours it
+    try:
+        content.decode("utf-8")
+        return content, content_type
+    except UnicodeDecodeError:
+        pass
+    guess = _guess_encoding(content[:200_000])
+    if guess is None:
+        return content, content_type
+    text = content.decode(guess, errors="replace")
+    text = _DECLARED_CHARSET_TEXT.sub(r'\1encoding="utf-8"', text, count=1)
+    media_type = content_type.split(";", 1)[0].strip()
+    return text.encode("utf-8"), f"{media_type or 'application/xml'}; charset=utf-8"
+
+
+def _guess_encoding(sample: bytes) -> str | None:
+    """The likelier legacy encoding of bytes that are not UTF-8.
+
+    A feed is mostly ASCII markup around a few non-ASCII words, which is too little signal for
+    a detector; the runs of non-ASCII bytes alone are tried as well, and the less chaotic of
+    the two guesses wins.
+    """
+    guesses = [charset_normalizer.from_bytes(sample).best()]
+    runs = b" ".join(_NON_ASCII_RUNS.findall(sample))
+    if runs:
+        guesses.append(charset_normalizer.from_bytes(runs).best())
+    found = [guess for guess in guesses if guess is not None and guess.encoding]
+    return min(found, key=lambda guess: guess.chaos).encoding if found else None
+
+
 def _to_datetime(struct: Any) -> datetime | None:
     if not struct:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(struct), tz=UTC)
+        return _plausible(datetime.fromtimestamp(calendar.timegm(struct), tz=UTC))
     except (OverflowError, ValueError, TypeError):
         return None
+
+
+def _plausible(published: datetime | None) -> datetime | None:
+    """A publication date, or None when it lies in the future: a wrong clock, not news from tomorrow."""
+    if published is not None and published > datetime.now(UTC) + FUTURE_TOLERANCE:
+        return None
+    return published
 
 
 def _stable_guid(*parts: str | None) -> str:
@@ -73,8 +133,15 @@ def _stable_guid(*parts: str | None) -> str:
     return f"urn:sha1:{digest}"
 
 
+def _web_link(link: Any) -> str | None:
+    """An entry's link if it is http(s); a file:, javascript: or data: link is no link at all."""
+    if not isinstance(link, str) or not link.strip():
+        return None
+    return link.strip() if link.strip().lower().startswith(("http://", "https://")) else None
+
+
 def _entry_from_feedparser(item: Any, source: str) -> FeedEntry:
-    link = item.get("link") or None
+    link = _web_link(item.get("link"))
     title = (item.get("title") or "").strip()
     summary = item.get("summary") or ""
     content = ""
@@ -105,7 +172,7 @@ def _parse_json_date(value: Any) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return _plausible(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
 
 
 def _parse_json_feed(content: bytes, source: str) -> list[FeedEntry]:
@@ -122,7 +189,7 @@ def _parse_json_feed(content: bytes, source: str) -> list[FeedEntry]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        url = item.get("url") if isinstance(item.get("url"), str) else None
+        url = _web_link(item.get("url"))
         title = str(item.get("title") or "").strip()
         summary = str(item.get("summary") or "")
         content_html = str(item.get("content_html") or "")
