@@ -93,3 +93,17 @@ def test_links_from_feeds_to_private_addresses_and_files_are_refused(http_server
     with Fetcher(SETTINGS, trusted_hosts=frozenset({"127.0.0.1"})) as fetcher:
         assert fetcher.fetch(url, from_feed=True).content == b"<p>secret</p>"
     assert http_server.requests and all(path == "/page.html" for path, _ in http_server.requests)
+
+
+def test_credentials_never_reach_a_log_line() -> None:
+    from newsdigest.fetch import redact_text, redact_url
+
+    assert redact_url("https://user:hunter2@feeds.example/rss?token=abc&page=2") == (
+        "https://***@feeds.example/rss?token=***&page=2"
+    )
+    assert redact_url("https://feeds.example/rss?api_key=k1#x") == "https://feeds.example/rss?api_key=***#x"
+    assert redact_url("https://feeds.example/a?b=c") == "https://feeds.example/a?b=c"
+    assert (
+        redact_text("error for url 'https://u:p@x.example/f?sig=1'")
+        == "error for url 'https://***@x.example/f?sig=***'"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import threading
 import time
@@ -46,6 +47,27 @@ class Fetched:
     def not_modified(self) -> bool:
         """The server answered a conditional GET with 304: nothing new since last time."""
         return self.status_code == 304
+
+
+_SECRET_PARAMS = re.compile(
+    r"([?&](?:[^=&]*(?:token|key|secret|password|passwd|auth|sig)[^=&]*)=)[^&#\s'\"]*", re.IGNORECASE
+)
+_URL_IN_TEXT = re.compile(r"https?://[^\s'\"<>]+", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for a log line or a digest: no user:password@, no token-like query values."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        host = parts.hostname or ""
+        netloc = f"{host}:{parts.port}" if parts.port else host
+        url = parts._replace(netloc=f"***@{netloc}").geturl()
+    return _SECRET_PARAMS.sub(r"\1***", url)
+
+
+def redact_text(text: str) -> str:
+    """A message with every URL in it redacted (see redact_url)."""
+    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -227,7 +249,8 @@ class Fetcher:
             except httpx.TimeoutException as exc:
                 raise FetchError(f"timed out ({type(exc).__name__})", retryable=True) from None
             except httpx.HTTPError as exc:
-                raise FetchError(f"network error: {type(exc).__name__}: {exc}", retryable=True) from None
+                detail = redact_text(str(exc))
+                raise FetchError(f"network error: {type(exc).__name__}: {detail}", retryable=True) from None
             finally:
                 semaphore.release()
         raise FetchError(f"more than {MAX_REDIRECTS} redirects")

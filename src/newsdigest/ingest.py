@@ -13,7 +13,7 @@ from newsdigest.dedup import article_key, canonical_url
 from newsdigest.errors import FeedError, FetchError
 from newsdigest.extract import clean_page
 from newsdigest.feeds import parse_feed, read_text_folder
-from newsdigest.fetch import Fetcher, Validators
+from newsdigest.fetch import Fetcher, Validators, redact_url
 from newsdigest.models import Article, FeedEntry, Source, SourceKind, SourceResult
 
 # Feed content shorter than this is a teaser: the page is fetched for the full text.
@@ -121,7 +121,7 @@ def build_article(
                 if word_count(page_text) >= max(PAGE_MIN_WORDS, word_count(text)):
                     text, how = page_text, "page"
             except FetchError as exc:
-                warning = f"page {entry.url}: {exc}"
+                warning = f"page {redact_url(entry.url)}: {exc}"
         if word_count(text) < PAGE_MIN_WORDS:
             teaser = clean_feed_html(entry.summary_html)
             if word_count(teaser) > word_count(text):
