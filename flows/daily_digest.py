@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from newsdigest.archive import write_archive
 from newsdigest.assemble import build_digest
 from newsdigest.boilerplate import MemoryBank, source_key
 from newsdigest.config import Config, FetchSettings, load_config
@@ -17,6 +18,7 @@ from newsdigest.dedup import NewDocument, assign_stories
 from newsdigest.deliver import write_digest_files
 from newsdigest.errors import FetchError
 from newsdigest.fetch import Fetcher, Validators
+from newsdigest.filters import make_rules
 from newsdigest.health import SourceHealth, footer_reason, is_due, updated_health, waiting_result
 from newsdigest.ingest import (
     Window,
@@ -26,6 +28,7 @@ from newsdigest.ingest import (
     resolve_digest_date,
     select_new_entries,
 )
+from newsdigest.mail import delivery_failure_notes, send_due
 from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
 from newsdigest.render import render_digest
 from newsdigest.store import Store
@@ -43,6 +46,7 @@ class RunSummary:
     stories: int
     new_articles: int
     failed_sources: dict[str, str] = field(default_factory=dict)
+    emails: dict[str, str] = field(default_factory=dict)  # recipient -> how this date's delivery ended
 
 
 @task(name="load-source-health", cache_policy=NO_CACHE)
@@ -152,10 +156,16 @@ def render_task(
             timezone=config.digest.timezone,
             sources=statuses,
             new_articles=new_articles,
+            rules=make_rules(config.filters, config.sources),
+            sections=config.digest.sections,
         )
+        # Deliveries that failed since the previous digest go in this one's footer.
+        digest = replace(digest, notes=digest.notes + delivery_failure_notes(store, digest_date))
         rendered = render_digest(digest)
         paths = write_digest_files(rendered, config.digest.out_dir, digest_date)
         files = {ext: str(path) for ext, path in paths.items()}
+        # The archive page and the Atom feed, rebuilt from every digest now in the folder.
+        write_archive(config.digest.out_dir, title=config.digest.title, base_url=config.digest.base_url)
         article_count = sum(len(story.articles) for story in digest.stories)
         store.record_digest(digest_date, now, len(digest.stories), article_count, list(files.values()))
         # Saved last: a run that dies before this point re-reads its feeds without validators.
@@ -163,6 +173,21 @@ def render_task(
     finally:
         store.close()
     return files, len(digest.stories), rendered["md"]
+
+
+@task(name="send-digest", cache_policy=NO_CACHE)
+def send_task(config: Config, digest_date: date) -> dict[str, str]:
+    """Mail the written digest to each recipient once, through the store's outbox; no Prefect retries on top."""
+    logger = get_run_logger()
+    outcomes: dict[str, str] = {}
+    for report in send_due(config, digest_date):
+        for recipient, outcome in report.outcomes.items():
+            error = report.errors.get(recipient)
+            line = f"email of {report.digest_date} to {recipient}: {outcome}" + (f" ({error})" if error else "")
+            (logger.warning if error else logger.info)(line)
+            if report.digest_date == digest_date:
+                outcomes[recipient] = outcome
+    return outcomes
 
 
 def _source_results(config: Config, health: dict[str, SourceHealth], now: datetime) -> list[SourceResult]:
@@ -251,6 +276,7 @@ def daily_digest(
         for r in results
     ]
     files, story_count, markdown = render_task(config, day, now, statuses, saved, list(health.values()))
+    emails = send_task(config, day) if config.email.enabled else {}
     create_markdown_artifact(markdown=markdown, key="daily-digest", description=f"News digest for {day.isoformat()}")
     logger.info("digest for %s: %d stories, %d new articles -> %s", day, story_count, saved, files.get("md"))
     return RunSummary(
@@ -259,4 +285,5 @@ def daily_digest(
         stories=story_count,
         new_articles=saved,
         failed_sources={r.source: r.error or "" for r in results if not r.ok},
+        emails=emails,
     )

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from newsdigest.claims import extract_claims, fidelity_problems, select_claims
+from newsdigest.filters import Rules, arrange
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle
 from newsdigest.store import Store, StoredArticle
 
@@ -84,18 +85,30 @@ def build_digest(
     timezone: str = "UTC",
     sources: Sequence[SourceStatus] = (),
     new_articles: int = 0,
+    rules: Rules | None = None,
+    sections: str = "none",
 ) -> Digest:
-    """The digest for a date: every story that gained an article on that date, best first."""
+    """The digest for a date: every story that gained an article on that date, best first.
+
+    With rules, articles outside the watch lists are left out, watched stories come first with
+    their terms marked, per-source caps and weights apply, and stories get their sections.
+    """
     day = store.articles_for_digest(digest_date)
+    if rules is not None:
+        day = [item for item in day if rules.admits(item.article)]
     story_ids = {item.dedup.story_id for item in day}
     by_story: dict[str, list[StoredArticle]] = defaultdict(list)
     for item in store.articles_of_stories(story_ids, until=digest_date):
-        by_story[item.dedup.story_id].append(item)
+        if rules is None or rules.admits(item.article):
+            by_story[item.dedup.story_id].append(item)
     stories = [story_from_articles(story_id, items, digest_date, word_budget) for story_id, items in by_story.items()]
     stories.sort(key=_story_rank)
     notes: tuple[str, ...] = ()
+    if rules is not None:
+        stories, cap_notes = arrange(stories, rules, sections)
+        notes += tuple(cap_notes)
     if len(stories) > max_stories:
-        notes = (f"{len(stories) - max_stories} more stories were left out (max_stories = {max_stories}).",)
+        notes += (f"{len(stories) - max_stories} more stories were left out (max_stories = {max_stories}).",)
     return Digest(
         title=title,
         digest_date=digest_date,

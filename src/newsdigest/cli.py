@@ -1,4 +1,4 @@
-"""The command line: `newsdigest run`, `sources`, `serve`, `check-config`."""
+"""The command line: `newsdigest run`, `send`, `sources`, `serve`, `check-config`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from newsdigest import __version__
 from newsdigest.config import DEFAULT_STATE_PATH, Config, load_config
@@ -57,6 +58,18 @@ def _parser() -> argparse.ArgumentParser:
         help="read this feed URL or path instead of the configured sources (repeatable)",
     )
 
+    send = commands.add_parser("send", help="mail a rendered digest to the configured recipients, or finish doing so")
+    send.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    send.add_argument("--date", type=_iso_date, help="digest date YYYY-MM-DD (default: the config's, else today)")
+    send.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
+    send.add_argument("--state", help="state store (default: the config's)")
+    send.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="send again to recipients recorded as failed (a refusal since fixed, or an unconfirmed delivery "
+        "you checked did not arrive)",
+    )
+
     health = commands.add_parser("sources", help="show each source's health: last status, failures, next check")
     health.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
     health.add_argument("--state", help="state store (default: the config's)")
@@ -68,6 +81,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="load and validate a configuration file, then exit")
     check.add_argument("--config", default=DEFAULT_CONFIG)
+
+    show = commands.add_parser("open", help="open a written digest in the browser (html) or the pager (md, txt)")
+    show.add_argument("date", nargs="?", type=_iso_date, help="digest date YYYY-MM-DD (default: the newest)")
+    show.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    show.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
+    show.add_argument("--format", choices=("html", "md", "txt"), default="html", help="which file (default: html)")
     return parser
 
 
@@ -109,6 +128,68 @@ def sources_report(config: Config) -> str:
     ).rstrip()
 
 
+def send_command(config: Config, args: argparse.Namespace) -> int:
+    """`newsdigest send`: 0 when every recipient has the digest, 1 when some delivery is not done."""
+    from newsdigest.ingest import resolve_digest_date
+    from newsdigest.mail import send_digest
+    from newsdigest.store import Store
+
+    config = config.with_overrides(out_dir=Path(args.out) if args.out else None, state=args.state)
+    now = datetime.now(UTC)
+    day = (
+        date.fromisoformat(args.date)
+        if args.date
+        else resolve_digest_date(config.digest.date, config.digest.timezone, now)
+    )
+    if config.email.credentials_block:
+        _prefect_environment()  # the block is read from the Prefect API
+    if args.retry_failed:
+        store = Store.open(config.state)
+        try:
+            for row in store.outbox_rows(day, statuses=["failed"]):
+                if row.recipient in config.email.to:
+                    store.outbox_mark(day, row.recipient, "pending", now, expect=["failed"], error=row.last_error)
+        finally:
+            store.close()
+    report = send_digest(config, day)
+    for recipient, outcome in report.outcomes.items():
+        error = report.errors.get(recipient)
+        print(f"{recipient}: {outcome}" + (f" ({error})" if error else ""))
+    return 0 if all(outcome in ("sent", "already sent") for outcome in report.outcomes.values()) else 1
+
+
+def open_command(args: argparse.Namespace) -> int:
+    """`newsdigest open`: the browser for html, $PAGER (else just the path) for md and txt; 1 when absent."""
+    import shlex
+    import subprocess
+    import webbrowser
+
+    from newsdigest.archive import find_digest
+
+    out_dir = Path(args.out) if args.out else load_config(args.config).digest.out_dir
+    day = date.fromisoformat(args.date) if args.date else None
+    path = find_digest(out_dir, day, args.format)
+    if path is None:
+        which = f" for {day.isoformat()}" if day else ""
+        print(f"newsdigest: no {args.format} digest{which} in {out_dir}", file=sys.stderr)
+        return 1
+    path = path.resolve()
+    if args.format == "html":
+        if not webbrowser.open(path.as_uri()):
+            print("newsdigest: no browser could be started; open the file yourself:", file=sys.stderr)
+        print(path)
+        return 0
+    pager = os.environ.get("PAGER", "").strip()
+    if pager and sys.stdout.isatty():
+        try:
+            subprocess.run(shlex.split(pager), input=path.read_bytes(), check=False)
+            return 0
+        except OSError as exc:
+            print(f"newsdigest: cannot start the pager {pager!r}: {exc}", file=sys.stderr)
+    print(path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = _parser().parse_args(argv)
@@ -117,11 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             config = load_config(args.config)
             print(f"{args.config}: ok, {len(config.sources)} sources")
             return 0
+        if args.command == "open":
+            return open_command(args)  # reads the configuration only when --out does not name the folder
         # Validate before Prefect starts: a typo is reported in a second, not after a server boots.
         config = load_config(args.config)
         if args.command == "sources":
             print(sources_report(config.with_overrides(state=args.state)))
             return 0
+        if args.command == "send":
+            return send_command(config, args)
         _prefect_environment()
         if args.command == "run":
             from flows.daily_digest import daily_digest
@@ -142,6 +227,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{len(summary.failed_sources)} failed sources",
                 file=sys.stderr,
             )
+            for recipient, outcome in summary.emails.items():
+                print(f"email to {recipient}: {outcome}", file=sys.stderr)
             print(summary.files["md"])
             return 0
         if args.command == "serve":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from newsdigest import __version__
 from newsdigest.errors import ConfigError
-from newsdigest.models import Source, SourceKind
+from newsdigest.models import Source, SourceKind, WatchList
 
 DEFAULT_USER_AGENT = f"newsdigest/{__version__} (+self-hosted news digest)"
 DEFAULT_STATE_PATH = ".newsdigest/state.sqlite"
@@ -33,6 +34,12 @@ class DigestSettings:
     max_stories: int = 40
     words_per_story: int = 160
     out_dir: Path = Path(DEFAULT_OUT_DIR)
+    # Where out_dir is served on the web; the Atom feed's links are absolute under it. None: relative links.
+    base_url: str | None = None
+    # Cover everything since the last digest was written instead of the last window_hours.
+    since_last_digest: bool = False
+    sections: str = "none"  # none, category (the source's category) or watch (the matched watch term)
+    cron: str = "0 6 * * *"  # the daily schedule `newsdigest serve` and prefect.yaml use
 
 
 @dataclass(frozen=True)
@@ -111,6 +118,7 @@ class Config:
     dedup: DedupSettings = field(default_factory=DedupSettings)
     clean: CleanSettings = field(default_factory=CleanSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
+    filters: WatchList = field(default_factory=WatchList)  # applies to every source
     state: str = DEFAULT_STATE_PATH  # a SQLite path or an SQLAlchemy database URL
     path: Path | None = None  # the file this came from
 
@@ -140,8 +148,21 @@ class Config:
 
 
 _ALLOWED: dict[str, set[str]] = {
-    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email"},
-    "digest": {"title", "date", "timezone", "window_hours", "max_stories", "words_per_story", "out_dir"},
+    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email", "filters"},
+    "digest": {
+        "title",
+        "date",
+        "timezone",
+        "window_hours",
+        "max_stories",
+        "words_per_story",
+        "out_dir",
+        "base_url",
+        "since_last_digest",
+        "sections",
+        "cron",
+    },
+    "filters": {"include", "exclude", "highlight"},
     "fetch": {
         "user_agent",
         "connect_timeout",
@@ -172,7 +193,19 @@ _ALLOWED: dict[str, set[str]] = {
         "full_digest_url",
         "credentials_block",
     },
-    "sources": {"name", "url", "path", "kind", "fetch_pages"},
+    "sources": {
+        "name",
+        "url",
+        "path",
+        "kind",
+        "fetch_pages",
+        "category",
+        "include",
+        "exclude",
+        "highlight",
+        "max_stories",
+        "weight",
+    },
 }
 
 
@@ -235,8 +268,78 @@ def _parse_sources(raw: list[Any], base: Path, where: str) -> tuple[Source, ...]
             raise ConfigError(f"{where}: two sources are named {name!r}; names identify sources in the store")
         names.add(name)
         fetch_pages = _typed(item, "fetch_pages", bool, where, label) if "fetch_pages" in item else True
-        sources.append(Source(name=name, location=location, kind=kind, fetch_pages=fetch_pages))
+        category = _typed(item, "category", str, where, label).strip() or None if "category" in item else None
+        max_stories = _typed(item, "max_stories", int, where, label) if "max_stories" in item else None
+        if max_stories is not None and max_stories < 1:
+            raise ConfigError(f"{where}: [{label}] max_stories must be at least 1, got {max_stories}")
+        weight = float(_typed(item, "weight", (int, float), where, label)) if "weight" in item else 1.0
+        if weight <= 0:
+            raise ConfigError(f"{where}: [{label}] weight must be positive, got {weight}")
+        sources.append(
+            Source(
+                name=name,
+                location=location,
+                kind=kind,
+                fetch_pages=fetch_pages,
+                category=category,
+                watch=parse_watch_list(item, where, label),
+                max_stories=max_stories,
+                weight=weight,
+            )
+        )
     return tuple(sources)
+
+
+def parse_watch_list(table: dict[str, Any], where: str, section: str) -> WatchList:
+    """include / exclude / highlight arrays of keywords or /regular expressions/, each checked."""
+    values: dict[str, tuple[str, ...]] = {}
+    for key in ("include", "exclude", "highlight"):
+        if key not in table:
+            continue
+        raw = table[key]
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(term, str) and term.strip() for term in raw):
+            raise ConfigError(f"{where}: [{section}] {key} must be an array of non-empty strings, got {table[key]!r}")
+        for term in raw:
+            if len(term) > 2 and term.startswith("/") and term.endswith("/"):
+                try:
+                    re.compile(term[1:-1])
+                except re.error as exc:
+                    raise ConfigError(f"{where}: [{section}] {key}: bad pattern {term!r}: {exc}") from None
+        values[key] = tuple(term.strip() for term in raw)
+    return WatchList(**values)
+
+
+_CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+_CRON_NAMES = {
+    3: ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    4: ["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+}
+
+
+def cron_problem(expression: str) -> str | None:
+    """Why a five-field cron expression is invalid, or None when it is valid."""
+    fields = expression.split()
+    if len(fields) != 5:
+        return f"a cron expression has 5 fields (minute hour day month weekday), got {len(fields)}"
+    for position, (field_name, low, high) in enumerate(_CRON_FIELDS):
+        names = _CRON_NAMES.get(position, [])
+        for part in fields[position].split(","):
+            base, _, step = part.partition("/")
+            if step and (not step.isdigit() or int(step) == 0):
+                return f"bad step {step!r} in the {field_name} field"
+            if base == "*":
+                continue
+            bounds = base.split("-")
+            if len(bounds) > 2 or not all(bounds):
+                return f"bad {field_name} field {part!r}"
+            for bound in bounds:
+                if bound.lower() in names:
+                    continue
+                if not bound.isdigit() or not low <= int(bound) <= high:
+                    return f"{field_name} {bound!r} is outside {low}-{high}"
+    return None
 
 
 def _address(value: str, what: str) -> str:
@@ -328,7 +431,15 @@ def parse_config(
     dedup_raw = data.get("dedup", {})
     store_raw = data.get("store", {})
     clean_raw = data.get("clean", {})
-    tables = {"digest": digest_raw, "fetch": fetch_raw, "dedup": dedup_raw, "clean": clean_raw, "store": store_raw}
+    filters_raw = data.get("filters", {})
+    tables = {
+        "digest": digest_raw,
+        "fetch": fetch_raw,
+        "dedup": dedup_raw,
+        "clean": clean_raw,
+        "store": store_raw,
+        "filters": filters_raw,
+    }
     for section, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: [{section}] must be a table")
@@ -362,6 +473,28 @@ def parse_config(
             digest = replace(digest, **{key: value})
     if "out_dir" in digest_raw:
         digest = replace(digest, out_dir=_resolve(base, _typed(digest_raw, "out_dir", str, where, "digest")))
+    if "base_url" in digest_raw:
+        base_url = _typed(digest_raw, "base_url", str, where, "digest").strip()
+        try:
+            host = urlsplit(base_url).hostname if base_url.startswith(("https://", "http://")) else None
+        except ValueError:
+            host = None
+        if not host or any(c.isspace() for c in base_url):
+            raise ConfigError(f"{where}: [digest] base_url must be an http(s) URL, got {base_url!r}")
+        digest = replace(digest, base_url=base_url)
+    if "since_last_digest" in digest_raw:
+        digest = replace(digest, since_last_digest=_typed(digest_raw, "since_last_digest", bool, where, "digest"))
+    if "sections" in digest_raw:
+        sections = _typed(digest_raw, "sections", str, where, "digest")
+        if sections not in ("none", "category", "watch"):
+            raise ConfigError(f"{where}: [digest] sections must be none, category or watch, got {sections!r}")
+        digest = replace(digest, sections=sections)
+    if "cron" in digest_raw:
+        cron = _typed(digest_raw, "cron", str, where, "digest")
+        problem = cron_problem(cron)
+        if problem:
+            raise ConfigError(f"{where}: [digest] cron {cron!r} is not valid: {problem}")
+        digest = replace(digest, cron=cron)
 
     fetch = FetchSettings()
     if "user_agent" in fetch_raw:
@@ -434,6 +567,7 @@ def parse_config(
         fetch=fetch,
         dedup=dedup,
         clean=clean,
+        filters=parse_watch_list(filters_raw, where, "filters"),
         email=email,
         state=state,
     )
@@ -452,5 +586,46 @@ def load_config(path: str | Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: {exc}") from None
-    config = parse_config(data, config_path.resolve().parent, where=str(config_path), environ=os.environ)
+    try:
+        config = parse_config(data, config_path.resolve().parent, where=str(config_path), environ=os.environ)
+    except ConfigError as exc:
+        line = _line_of_error(text, str(exc))
+        if line is None:
+            raise
+        raise ConfigError(f"{exc} (line {line})") from None
     return replace(config, path=config_path.resolve())
+
+
+_ERROR_PLACE = (
+    re.compile(r"unknown key '(?P<key>[^']+)' in \[(?P<section>[^\]]+)\]"),
+    re.compile(r"\[(?P<section>[a-z]+)(?: #(?P<index>\d+))?\] (?P<key>[a-z_]+)"),
+    re.compile(r"\[\[(?P<section>sources)\]\] #(?P<index>\d+)"),
+)
+
+
+def _line_of_error(text: str, message: str) -> int | None:
+    """The line of the key (or table) a ConfigError message names, found in the file's text."""
+    for pattern in _ERROR_PLACE:
+        match = pattern.search(message)
+        if match:
+            break
+    else:
+        return None
+    section = match.group("section")
+    section = "" if section == "top level" else section
+    wanted_index = int(match.group("index")) if "index" in match.groupdict() and match.group("index") else 1
+    key = match.groupdict().get("key")
+    current, index, table_line = "", 0, None
+    for number, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.strip()
+        header = re.match(r"^\[\[?\s*([\w.\-]+)\s*\]\]?", line)
+        if header:
+            current = header.group(1)
+            if current == section:
+                index += 1
+                if index == wanted_index:
+                    table_line = number
+            continue
+        if current == section and index == wanted_index and key and re.match(rf"^\"?{re.escape(key)}\"?\s*=", line):
+            return number
+    return table_line

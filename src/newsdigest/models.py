@@ -15,6 +15,18 @@ class SourceKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class WatchList:
+    """Keywords or /regular expressions/ that admit, keep out or highlight articles."""
+
+    include: tuple[str, ...] = ()  # when set, only articles matching one of these
+    exclude: tuple[str, ...] = ()  # articles matching one of these are left out
+    highlight: tuple[str, ...] = ()  # stories matching one of these rise to the top, the term marked
+
+    def __bool__(self) -> bool:
+        return bool(self.include or self.exclude or self.highlight)
+
+
+@dataclass(frozen=True)
 class Source:
     """One configured source of articles."""
 
@@ -22,6 +34,10 @@ class Source:
     location: str  # URL, file: URL or local path (already resolved against the config folder)
     kind: SourceKind = SourceKind.FEED
     fetch_pages: bool = True  # fetch the article page when the feed carries only a teaser
+    category: str | None = None  # groups stories into sections and OPML folders
+    watch: WatchList = field(default_factory=WatchList)
+    max_stories: int | None = None  # a noisy source leads at most this many stories
+    weight: float = 1.0  # scales the rank of the stories the source carries
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,8 @@ class Story:
     first_seen: datetime | None = None
     latest: datetime | None = None
     is_update: bool = False  # the story was in an earlier digest and gained articles
+    highlights: tuple[str, ...] = ()  # watch terms the story matches
+    section: str = ""  # the section it is shown under, when the digest has sections
 
     @property
     def outlets(self) -> tuple[str, ...]:

@@ -1,0 +1,342 @@
+"""The digest archive: index.html and feed.xml rebuilt from the digest folder, story anchors, `newsdigest open`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import xml.etree.ElementTree as ET
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+
+from newsdigest import cli
+from newsdigest.archive import FEED_LIMIT, find_digest, render_archive, scan_digests, write_archive
+from newsdigest.config import parse_config
+from newsdigest.deliver import write_digest_files
+from newsdigest.errors import ConfigError
+from newsdigest.models import Digest, Story, StoryArticle
+from newsdigest.render import render_digest
+from tests.test_render import EVIL, WHEN, _digest
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+# date -> story count of the folder most tests use; written out of order on purpose.
+DAYS = {date(2025, 4, 14): 2, date(2025, 4, 16): 3, date(2025, 4, 15): 0, date(2025, 3, 31): 1}
+
+
+def _story(day: date, number: int, title: str | None = None) -> Story:
+    when = WHEN.replace(day=1) + timedelta(days=day.toordinal() - date(2025, 4, 1).toordinal())
+    return Story(
+        story_id=f"s-{day:%m%d}{number:02d}",
+        title=title or f"Story {number} of {day.isoformat()}",
+        articles=(StoryArticle(f"a{number}", "Paper A", f"Headline {number}", f"https://a.example/{number}", when),),
+        first_seen=when,
+        latest=when,
+    )
+
+
+def _write_day(out: Path, day: date, count: int, title: str = "Morning digest", **story_titles: str) -> Digest:
+    """A real digest of `count` stories rendered in every format into `out`."""
+    stories = tuple(_story(day, n, story_titles.get(f"s{n}")) for n in range(1, count + 1))
+    digest = replace(
+        _digest(),
+        title=title,
+        digest_date=day,
+        stories=stories,
+        generated_at=datetime(day.year, day.month, day.day, 6, 0, tzinfo=UTC),
+    )
+    write_digest_files(render_digest(digest), out, day)
+    return digest
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A digest folder with four digests and some files that are not digests."""
+    out = tmp_path / "digests"
+    for day, count in DAYS.items():
+        _write_day(out, day, count)
+    (out / "notes.json").write_text('{"story_count": 99}', encoding="utf-8")
+    (out / "2025-02-30.json").write_text('{"story_count": 99}', encoding="utf-8")  # not a real date
+    (out / "2025-04-10.json.bak").write_text("{}", encoding="utf-8")
+    (out / "README.txt").write_text("my digests", encoding="utf-8")
+    (out / "old").mkdir()
+    return out
+
+
+def _soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+def _rows(index: Path) -> list[tuple[str, str]]:
+    """(date, story count text) of each digest row of the archive page, in page order."""
+    soup = _soup(index)
+    return [(row.find("time")["datetime"], row.select_one(".count").get_text()) for row in soup.select("li.digest")]
+
+
+def test_index_lists_every_digest_newest_first_with_its_story_count(folder: Path) -> None:
+    paths = write_archive(folder)
+    assert set(paths) == {"index.html", "feed.xml"}
+    assert _rows(paths["index.html"]) == [
+        ("2025-04-16", "3 stories"),
+        ("2025-04-15", "0 stories"),
+        ("2025-04-14", "2 stories"),
+        ("2025-03-31", "1 story"),
+    ]
+    soup = _soup(paths["index.html"])
+    assert "notes" not in soup.get_text() and "README" not in soup.get_text()
+    assert soup.find("h1").get_text() == "Morning digest"  # the newest digest's title when none is given
+    assert soup.find("link", rel="alternate")["href"] == "feed.xml"
+
+
+def test_index_links_to_each_format_and_the_links_resolve(folder: Path) -> None:
+    (folder / "2025-03-31.txt").unlink()  # a format that is missing is not linked
+    index = write_archive(folder)["index.html"]
+    soup = _soup(index)
+    row = soup.find(id="digest-2025-04-16")
+    assert row.find("h2").a["href"] == "2025-04-16.html"
+    assert [a["href"] for a in row.select(".files a")] == [f"2025-04-16.{ext}" for ext in ("html", "md", "txt", "json")]
+    old = soup.find(id="digest-2025-03-31")
+    assert [a.get_text() for a in old.select(".files a")] == ["HTML", "Markdown", "JSON"]
+    for link in soup.find_all("a", href=True):
+        target = urlsplit(link["href"]).path
+        assert (folder / target).is_file(), link["href"]
+
+
+def test_every_story_has_an_anchor_and_the_archive_links_to_it(folder: Path) -> None:
+    index = write_archive(folder)["index.html"]
+    story_links = [a["href"] for a in _soup(index).select("details a")]
+    assert len(story_links) == sum(DAYS.values())
+    for href in story_links:
+        page, _, fragment = href.partition("#")
+        assert fragment.startswith("story-"), href
+        assert _soup(folder / page).find(id=unquote(fragment)) is not None, href
+    anchored = [tag["id"] for tag in _soup(folder / "2025-04-16.html").find_all(id=True)]
+    assert anchored == ["story-s-041601", "story-s-041602", "story-s-041603"]
+
+
+def test_a_story_id_with_odd_characters_gets_a_working_link(tmp_path: Path) -> None:
+    digest = replace(_digest(), stories=(replace(_digest().stories[0], story_id="s/1 #ä"),))
+    write_digest_files(render_digest(digest), tmp_path, digest.digest_date)
+    write_archive(tmp_path)
+    (href,) = [a["href"] for a in _soup(tmp_path / "index.html").select("details a")]
+    assert href == "2025-04-16.html#story-s%2F1%20%23%C3%A4"
+    assert _soup(tmp_path / "2025-04-16.html").find(id=unquote(href.partition("#")[2])) is not None
+
+
+def test_feed_is_valid_atom_that_feedparser_reads_entry_by_entry(folder: Path) -> None:
+    feed_path = write_archive(folder)["feed.xml"]
+    ET.parse(feed_path)  # well-formed XML
+    feed = feedparser.parse(feed_path.read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.feed.title == "Morning digest"
+    assert feed.feed.updated == "2025-04-16T06:00:00Z"
+    assert [entry.title for entry in feed.entries] == [
+        "Morning digest, 2025-04-16: 3 stories",
+        "Morning digest, 2025-04-15: 0 stories",
+        "Morning digest, 2025-04-14: 2 stories",
+        "Morning digest, 2025-03-31: 1 story",
+    ]
+    ids = [entry.id for entry in feed.entries]
+    assert ids == [f"tag:newsdigest,{day}:digest" for day in ("2025-04-16", "2025-04-15", "2025-04-14", "2025-03-31")]
+    assert [entry.link for entry in feed.entries] == [
+        f"{day}.html" for day in ("2025-04-16", "2025-04-15", "2025-04-14", "2025-03-31")
+    ]
+    first = feed.entries[0]
+    assert first.updated == "2025-04-16T06:00:00Z"
+    assert [a.get_text() for a in BeautifulSoup(first.summary, "html.parser").find_all("a")] == [
+        "Story 1 of 2025-04-16",
+        "Story 2 of 2025-04-16",
+        "Story 3 of 2025-04-16",
+    ]
+    assert "Nothing new" in feed.entries[1].summary
+
+
+def test_feed_links_are_absolute_under_the_base_url(folder: Path) -> None:
+    feed_path = write_archive(folder, base_url="https://news.example.org/digests")["feed.xml"]
+    feed = feedparser.parse(feed_path.read_bytes())
+    assert not feed.bozo
+    assert feed.entries[0].link == "https://news.example.org/digests/2025-04-16.html"
+    assert feed.entries[0].id == "tag:news.example.org,2025-04-16:digest"
+    assert {link.rel: link.href for link in feed.feed.links} == {
+        "alternate": "https://news.example.org/digests/index.html",
+        "self": "https://news.example.org/digests/feed.xml",
+    }
+    story_links = [a["href"] for a in BeautifulSoup(feed.entries[0].summary, "html.parser").find_all("a")]
+    assert story_links[0] == "https://news.example.org/digests/2025-04-16.html#story-s-041601"
+    # The archive page itself keeps relative links: it sits next to the digests.
+    assert _soup(folder / "index.html").find(id="digest-2025-04-16").h2.a["href"] == "2025-04-16.html"
+
+
+def test_feed_holds_the_thirty_newest_digests(tmp_path: Path) -> None:
+    first = date(2025, 1, 1)
+    for offset in range(FEED_LIMIT + 5):
+        _write_day(tmp_path, first + timedelta(days=offset), offset % 3)
+    write_archive(tmp_path)
+    feed = feedparser.parse((tmp_path / "feed.xml").read_bytes())
+    assert not feed.bozo and len(feed.entries) == FEED_LIMIT
+    assert feed.entries[0].link == (first + timedelta(days=FEED_LIMIT + 4)).isoformat() + ".html"
+    assert feed.entries[-1].link == (first + timedelta(days=5)).isoformat() + ".html"
+    assert len(_rows(tmp_path / "index.html")) == FEED_LIMIT + 5  # the page lists them all
+
+
+def test_markup_and_control_characters_are_escaped_everywhere(tmp_path: Path) -> None:
+    nasty = f"{EVIL} & <b>bold</b> ]]> \x01\x0b end"
+    _write_day(tmp_path, date(2025, 4, 16), 2, title=f"Digest {EVIL}", s1=nasty)
+    paths = write_archive(tmp_path)
+    page = paths["index.html"].read_text(encoding="utf-8")
+    assert "<script>" not in page and "<b>bold" not in page and "&lt;script&gt;" in page
+    soup = BeautifulSoup(page, "html.parser")
+    assert not soup.find_all(["script", "img", "b"])
+    ET.parse(paths["feed.xml"])
+    feed = feedparser.parse(paths["feed.xml"].read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.feed.title == "Digest " + EVIL
+    assert feed.entries[0].title == f"Digest {EVIL}, 2025-04-16: 2 stories"
+    # The summary is HTML carried as text: the planted markup is still text inside it.
+    summary = BeautifulSoup(feed.entries[0].summary, "html.parser")
+    assert not summary.find_all(["script", "img", "b"])
+    assert summary.find("a").get_text() == f"{EVIL} & <b>bold</b> ]]>  end"
+
+
+def test_a_corrupt_digest_file_is_skipped_with_a_warning(folder: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (folder / "2025-04-01.json").write_text('{"title": "half written', encoding="utf-8")
+    (folder / "2025-04-02.json").write_text("[1, 2, 3]", encoding="utf-8")
+    (folder / "2025-04-03.json").write_text('{"story_count": "many", "stories": []}', encoding="utf-8")
+    (folder / "2025-04-04.json").write_bytes(b'{"title": "\xff\xfe"}')
+    (folder / "2025-04-05.json").write_text('{"stories": "none"}', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="newsdigest.archive"):
+        paths = write_archive(folder)
+    skipped = sorted(record.getMessage().split()[2] for record in caplog.records)
+    assert [Path(name.rstrip(",")).name for name in skipped] == [f"2025-04-0{n}.json" for n in range(1, 6)]
+    assert [day for day, _ in _rows(paths["index.html"])] == ["2025-04-16", "2025-04-15", "2025-04-14", "2025-03-31"]
+    assert len(feedparser.parse(paths["feed.xml"].read_bytes()).entries) == 4
+
+
+def test_an_empty_or_missing_folder_gets_an_empty_archive(tmp_path: Path) -> None:
+    paths = write_archive(tmp_path / "new")
+    assert "No digests yet" in paths["index.html"].read_text(encoding="utf-8")
+    feed = feedparser.parse(paths["feed.xml"].read_bytes())
+    assert not feed.bozo and feed.entries == [] and feed.feed.title == "News digests"
+    assert scan_digests(tmp_path / "nowhere") == []
+
+
+def test_rebuilding_is_atomic_repeatable_and_follows_the_folder(folder: Path) -> None:
+    first = {name: path.read_text(encoding="utf-8") for name, path in write_archive(folder).items()}
+    second = {name: path.read_text(encoding="utf-8") for name, path in write_archive(folder).items()}
+    assert first == second  # nothing in them depends on when they were built
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+    for ext in ("html", "md", "txt", "json"):
+        (folder / f"2025-04-16.{ext}").unlink()
+    _write_day(folder, date(2025, 4, 17), 1)
+    assert [day for day, _ in _rows(write_archive(folder)["index.html"])][:2] == ["2025-04-17", "2025-04-15"]
+
+
+def test_the_configured_title_wins_and_a_digest_without_html_links_its_json(folder: Path) -> None:
+    (folder / "2025-04-16.html").unlink()
+    rendered = render_archive(scan_digests(folder), title="My archive")
+    soup = BeautifulSoup(rendered["index.html"], "html.parser")
+    assert soup.find("h1").get_text() == "My archive"
+    assert soup.find(id="digest-2025-04-16").h2.a["href"] == "2025-04-16.json"
+    assert not soup.find(id="digest-2025-04-16").select("details a")  # no page to anchor into
+    feed = feedparser.parse(rendered["feed.xml"])
+    assert not feed.bozo
+    assert [(link.rel, link.type, link.href) for link in feed.entries[0].links] == [
+        ("alternate", "application/json", "2025-04-16.json")
+    ]
+
+
+def test_base_url_is_an_optional_http_url_in_the_digest_table(tmp_path: Path) -> None:
+    config = parse_config({"digest": {"base_url": "https://news.example.org/digests/"}}, tmp_path)
+    assert config.digest.base_url == "https://news.example.org/digests/"
+    assert parse_config({}, tmp_path).digest.base_url is None
+    for bad in ("news.example.org/digests", "ftp://news.example.org/", "https://", "http://[::1", "https://a b/"):
+        with pytest.raises(ConfigError, match="base_url must be an http"):
+            parse_config({"digest": {"base_url": bad}}, tmp_path)
+    with pytest.raises(ConfigError, match="base_url"):
+        parse_config({"digest": {"base_url": 5}}, tmp_path)
+
+
+def test_the_render_task_writes_the_archive_after_the_days_files(tmp_path: Path) -> None:
+    from flows.daily_digest import render_task
+
+    config = parse_config(
+        {
+            "digest": {"out_dir": "out", "title": "Wired", "base_url": "http://news.example/d/"},
+            "store": {"url": "s.db"},
+        },
+        tmp_path,
+    )
+    _write_day(tmp_path / "out", date(2025, 4, 14), 2)
+    files, stories, _markdown = render_task.fn(config, date(2025, 4, 16), WHEN, [], 0, [])
+    assert stories == 0 and Path(files["html"]).is_file()
+    assert _rows(tmp_path / "out" / "index.html") == [("2025-04-16", "0 stories"), ("2025-04-14", "2 stories")]
+    feed = feedparser.parse((tmp_path / "out" / "feed.xml").read_bytes())
+    assert [entry.link for entry in feed.entries] == [
+        "http://news.example/d/2025-04-16.html",
+        "http://news.example/d/2025-04-14.html",
+    ]
+
+
+def test_find_digest_picks_the_date_or_the_newest(folder: Path) -> None:
+    assert find_digest(folder) == folder / "2025-04-16.html"
+    assert find_digest(folder, date(2025, 4, 14), "md") == folder / "2025-04-14.md"
+    assert find_digest(folder, date(2025, 1, 1)) is None
+    (folder / "2025-04-16.txt").unlink()
+    assert find_digest(folder, fmt="txt") == folder / "2025-04-15.txt"
+    assert find_digest(folder / "missing") is None
+
+
+def test_open_shows_the_newest_digest_in_the_browser(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *args, **kwargs: opened.append(url) or True)
+    assert cli.main(["open", "--out", str(folder)]) == 0
+    assert opened == [(folder / "2025-04-16.html").resolve().as_uri()]
+    assert capsys.readouterr().out.strip() == str((folder / "2025-04-16.html").resolve())
+    assert cli.main(["open", "2025-04-14", "--out", str(folder)]) == 0
+    assert opened[-1].endswith("/2025-04-14.html")
+
+
+def test_open_reads_the_folder_from_the_configuration(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = folder.parent / "my.toml"
+    config.write_text(f'[digest]\nout_dir = "{folder.name}"\n', encoding="utf-8")
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", lambda url, *args, **kwargs: opened.append(url) or True)
+    assert cli.main(["open", "2025-03-31", "--config", str(config)]) == 0
+    assert opened == [(folder / "2025-03-31.html").resolve().as_uri()]
+
+
+def test_open_without_a_digest_exits_1_with_a_message(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("webbrowser.open", lambda *args, **kwargs: pytest.fail("nothing to open"))
+    assert cli.main(["open", "2024-01-01", "--out", str(folder)]) == 1
+    assert "no html digest for 2024-01-01 in" in capsys.readouterr().err
+    assert cli.main(["open", "--out", str(folder / "empty")]) == 1
+    assert "no html digest in" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["open", "yesterday", "--out", str(folder)])
+
+
+def test_open_text_goes_to_the_pager_or_prints_the_path(
+    folder: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr("webbrowser.open", lambda *args, **kwargs: pytest.fail("text is not for the browser"))
+    paged = tmp_path / "paged.txt"
+    script = f"import sys; open({str(paged)!r}, 'wb').write(sys.stdin.buffer.read())"
+    monkeypatch.setenv("PAGER", f"{sys.executable} -c {json.dumps(script)}")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert cli.main(["open", "--format", "md", "--out", str(folder)]) == 0
+    assert paged.read_bytes() == (folder / "2025-04-16.md").read_bytes()
+    monkeypatch.delenv("PAGER")
+    assert cli.main(["open", "2025-04-14", "--format", "txt", "--out", str(folder)]) == 0
+    assert capsys.readouterr().out.strip() == str((folder / "2025-04-14.txt").resolve())

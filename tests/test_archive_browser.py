@@ -1,0 +1,129 @@
+"""The archive page and a digest page in headless Chromium (Debian's `chromium`): a phone and a desktop, light and dark.
+
+A COPY of each page gets a tiny probe script that puts its measurements in document.title, read back with
+--dump-dom; the pages themselves carry no script. Headless Chromium will not make its window narrower than
+500 px, so the copy is shown in an iframe of the exact width (375 or 1200 px) inside a wrapper page, to which
+the probe also posts its report. Skipped, with the reason, on a machine without `chromium`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from newsdigest.archive import write_archive
+from tests.test_archive import _write_day
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="`chromium` is not on PATH: install Debian's chromium package to check the archive in a browser",
+)
+
+LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis" * 3
+
+PROBE = """
+<script>
+window.addEventListener("load", function () {
+  document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  setTimeout(function () {
+    var root = document.documentElement;
+    var report = {
+      fits: root.scrollWidth <= window.innerWidth,
+      scrollWidth: root.scrollWidth,
+      innerWidth: window.innerWidth,
+      storyLinks: document.querySelectorAll('a[href*="#story-"]').length,
+      storyAnchors: document.querySelectorAll('[id^="story-"]').length,
+      background: getComputedStyle(document.body).backgroundColor
+    };
+    document.title = "PROBE " + JSON.stringify(report);
+    if (window.parent !== window) { window.parent.postMessage(report, "*"); }
+  }, 200);
+});
+</script>
+"""
+
+WRAPPER = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>WAITING</title></head>
+<body style="margin:0">
+<iframe src="{src}" style="display:block;border:0;width:{width}px;height:800px"></iframe>
+<script>
+window.addEventListener("message", function (event) {{ document.title = "PROBE " + JSON.stringify(event.data); }});
+</script>
+</body></html>
+"""
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three digests, one with an unbreakable word and markup in a story title, and their archive."""
+    out = tmp_path_factory.mktemp("browser") / "digests"
+    _write_day(out, date(2025, 4, 14), 2)
+    _write_day(out, date(2025, 4, 15), 0)
+    _write_day(out, date(2025, 4, 16), 4, s2=f"{LONG_WORD} <b>not bold</b>", s3="A very long headline " * 12)
+    write_archive(out, title="Morning digest " + LONG_WORD)
+    return out
+
+
+def _measure(page: Path, width: int, *flags: str) -> dict[str, Any]:
+    """The probe's report on a copy of `page` (kept next to it, so its links resolve) shown `width` px wide."""
+    copy = page.with_name(f"probe-{width}-{len(flags)}-{page.name}")
+    text = page.read_text(encoding="utf-8")
+    probed = text.replace("</body>", PROBE + "</body>", 1)
+    assert probed != text, "the page has no </body> to put the probe before"
+    copy.write_text(probed, encoding="utf-8")
+    wrapper = page.with_name(f"frame-{width}-{len(flags)}-{page.name}")
+    wrapper.write_text(WRAPPER.format(src=copy.name, width=width), encoding="utf-8")
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--window-size={max(width + 100, 600)},800",
+        "--virtual-time-budget=2000",
+        *flags,
+        "--dump-dom",
+        wrapper.as_uri(),
+    ]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+    finally:
+        copy.unlink()
+        wrapper.unlink()
+    match = re.search(r"<title>PROBE (.*?)</title>", done.stdout, re.S)
+    assert match, f"chromium gave no probe report (exit {done.returncode}): {done.stderr[-2000:]}"
+    return json.loads(html.unescape(match.group(1)))
+
+
+@pytest.mark.parametrize("width", [375, 1200])
+def test_archive_page_fits_the_screen_and_links_every_story(folder: Path, width: int) -> None:
+    report = _measure(folder / "index.html", width)
+    assert report["innerWidth"] == width
+    assert report["fits"], report
+    assert report["storyLinks"] == 6, report
+
+
+@pytest.mark.parametrize("width", [375, 1200])
+def test_digest_page_fits_the_screen_and_has_an_anchor_per_story(folder: Path, width: int) -> None:
+    report = _measure(folder / "2025-04-16.html", width)
+    assert report["innerWidth"] == width
+    assert report["fits"], report
+    assert report["storyAnchors"] == 4, report
+
+
+def test_archive_page_follows_the_dark_color_scheme(folder: Path) -> None:
+    light = _measure(folder / "index.html", 375)
+    dark = _measure(folder / "index.html", 375, "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+    assert light["background"] == "rgb(243, 244, 246)", light
+    assert dark["background"] == "rgb(22, 24, 29)", dark
+    assert dark["fits"], dark

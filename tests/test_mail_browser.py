@@ -1,0 +1,197 @@
+"""The email's HTML in a real browser (Debian's headless `chromium`): phone and desktop widths, light and dark.
+
+A copy of the page gets a small probe script that reports what it measured; the email itself carries no
+script. Headless Chromium will not make a window narrower than 500 px, so the copy is shown in an iframe of
+the exact width (375 or 1200 px) inside a wrapper page, which writes the probe's report into its title for
+--dump-dom. Skipped, with the reason, on a machine without `chromium` (`.ci/run` installs it).
+"""
+
+from __future__ import annotations
+
+import html as html_module
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bs4 import BeautifulSoup
+
+from newsdigest.mail import render_email
+from newsdigest.models import Claim, SourceStatus, Story, StoryArticle
+from tests.test_render import WHEN, _digest
+
+CHROMIUM = shutil.which("chromium")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="`chromium` is not on PATH: install Debian's chromium package (.ci/run does) to render the email",
+)
+
+PLANTED = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+
+WRAPPER = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>WAITING</title></head>
+<body style="margin:0">
+<iframe src="{src}" style="display:block;border:0;width:{width}px;height:900px"></iframe>
+<script>
+window.addEventListener("message", function (event) {{ document.title = "PROBE " + JSON.stringify(event.data); }});
+</script>
+</body></html>
+"""
+
+PROBE = """
+<script id="probe">
+var PLANTED_TEXT = PLANTED_JSON;
+window.addEventListener("load", function () {
+  setTimeout(function () {
+    var root = document.documentElement;
+    var report = {
+      scrollWidth: root.scrollWidth,
+      innerWidth: window.innerWidth,
+      pwned: window.__pwned || 0,
+      background: getComputedStyle(document.body).backgroundColor,
+      images: document.images.length,
+      scripts: document.scripts.length,
+      plantedAsText: document.body.textContent.indexOf(PLANTED_TEXT) >= 0
+    };
+    document.title = "PROBE " + JSON.stringify(report);
+    if (window.parent !== window) { window.parent.postMessage(report, "*"); }
+  }, 300);
+});
+</script>
+"""
+
+
+def _awkward_digest() -> Any:
+    """Planted markup in titles, claims and a source's error; a long unbroken word; a very long URL."""
+    long_url = "https://example.com/" + "very-long-path-segment-" * 12 + "?utm_source=" + "x" * 80
+    story = Story(
+        story_id="s-evil",
+        title=f"Council votes {PLANTED}",
+        articles=(
+            StoryArticle("a1", "Paper A", f"Headline {PLANTED}", long_url, WHEN),
+            StoryArticle(
+                "a2", "Paper B", "Pneumonoultramicroscopicsilicovolcanoconiosis" * 3, "https://b.example/2", WHEN
+            ),
+        ),
+        claims=(
+            Claim(
+                text=f"The clerk said the summary was {PLANTED} and nothing else.", kind="attributed", speaker="Clerk"
+            ),
+            Claim(text="Figures: " + "1,234,567,890-" * 12, kind="figure"),
+        ),
+        first_seen=WHEN,
+        latest=WHEN,
+    )
+    base = _digest()
+    return replace(
+        base,
+        stories=(story, *base.stories),
+        sources=(*base.sources, SourceStatus("Paper E", ok=False, error=f"bad feed {PLANTED}")),
+    )
+
+
+def _measure(page: str, tmp_path: Path, name: str, width: int, *extra: str) -> dict[str, Any]:
+    """The probe's report on a copy of `page` shown `width` px wide."""
+    path = _probed_copy(page, tmp_path / f"{name}-{width}.html")
+    wrapper = tmp_path / f"{name}-{width}-frame.html"
+    wrapper.write_text(WRAPPER.format(src=path.name, width=width), encoding="utf-8")
+    report, _dom = _dump(wrapper, max(width + 100, 600), *extra)
+    return report
+
+
+def _probed_copy(page: str, path: Path) -> Path:
+    probed = page.replace(
+        "</body>", PROBE.replace("PLANTED_JSON", json.dumps(PLANTED).replace("</", "<\\/")) + "</body>", 1
+    )
+    assert probed != page
+    path.write_text(probed, encoding="utf-8")
+    return path
+
+
+def _dump(path: Path, width: int, *extra: str) -> tuple[dict[str, Any], str]:
+    """Load a page in headless Chromium; the probe's report from the title, and the DOM after load."""
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--window-size={width},900",
+        "--virtual-time-budget=3000",
+        *extra,
+        "--dump-dom",
+        path.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    match = re.search(r"<title>PROBE (.*?)</title>", done.stdout, re.S)
+    assert match, f"chromium gave no probe report (exit {done.returncode}): {done.stderr[-2000:]}"
+    return json.loads(html_module.unescape(match.group(1))), done.stdout
+
+
+@pytest.mark.parametrize("width", [375, 1200])
+def test_no_horizontal_scroll_on_a_phone_or_a_desktop(tmp_path: Path, width: int) -> None:
+    page = render_email(_awkward_digest(), "https://news.example/full").html
+    report = _measure(page, tmp_path, "email", width)
+    assert report["innerWidth"] == width
+    assert report["scrollWidth"] <= report["innerWidth"], report
+
+
+def test_a_cut_long_digest_fits_a_phone_too(tmp_path: Path) -> None:
+    from tests.test_mail import _long_digest
+
+    body = render_email(_long_digest(300), "https://news.example/full")
+    assert body.shown < body.total
+    report = _measure(body.html, tmp_path, "long", 375)
+    assert report["scrollWidth"] <= report["innerWidth"], report
+
+
+def test_dark_mode_turns_the_page_dark(tmp_path: Path) -> None:
+    page = render_email(_digest(), None).html
+    light = _measure(page, tmp_path, "light", 375)
+    dark = _measure(page, tmp_path, "dark", 375, "--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+    assert light["background"] == "rgb(243, 244, 246)"
+    assert dark["background"] == "rgb(22, 24, 29)", dark
+    assert dark["scrollWidth"] <= dark["innerWidth"]
+
+
+def test_planted_script_and_onerror_neither_run_nor_become_markup(tmp_path: Path) -> None:
+    page = render_email(_awkward_digest(), "https://news.example/full").html
+    soup = BeautifulSoup(page, "html.parser")
+    assert not soup.find_all(["script", "img", "iframe", "object"])
+    assert not [tag for tag in soup.find_all(True) if any(attr.lower().startswith("on") for attr in tag.attrs)]
+    report = _measure(page, tmp_path, "planted", 375)
+    assert report["pwned"] == 0 and report["images"] == 0 and report["scripts"] == 1, report
+    assert report["plantedAsText"], report
+    report, dom = _dump(_probed_copy(page, tmp_path / "planted-direct.html"), 1200)
+    assert report["pwned"] == 0 and report["images"] == 0, report
+    rendered = BeautifulSoup(dom, "html.parser")
+    assert PLANTED in rendered.get_text()  # shown as the text it is
+    assert [s.get("id") for s in rendered.find_all("script")] == ["probe"]
+
+
+def test_screenshots_at_both_widths(tmp_path: Path) -> None:
+    """Pictures to look at when changing the template (kept in pytest's tmp folder)."""
+    page = tmp_path / "email.html"
+    page.write_text(render_email(_awkward_digest(), "https://news.example/full").html, encoding="utf-8")
+    for width, scheme in ((375, "light"), (375, "dark"), (1200, "light")):
+        shot = tmp_path / f"email-{width}-{scheme}.png"
+        frame = tmp_path / f"frame-{width}.html"
+        frame.write_text(WRAPPER.format(src=page.name, width=width).replace("900px", "1400px"), encoding="utf-8")
+        command = [
+            str(CHROMIUM),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            f"--window-size={width},1400",
+            *(["--force-dark-mode", "--blink-settings=preferredColorScheme=0"] if scheme == "dark" else []),
+            f"--screenshot={shot}",
+            (frame if width < 500 else page).as_uri(),
+        ]
+        subprocess.run(command, capture_output=True, timeout=120, check=False)
+        assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
