@@ -59,6 +59,16 @@ def load_health_task(state: str) -> dict[str, SourceHealth]:
         store.close()
 
 
+@task(name="last-digest-time", cache_policy=NO_CACHE)
+def last_digest_task(state: str, before: date) -> datetime | None:
+    """When the previous digest was written: the start of a since-last-digest window."""
+    store = Store.open(state)
+    try:
+        return store.last_digest_time(before)
+    finally:
+        store.close()
+
+
 @task(name="read-source", cache_policy=NO_CACHE)
 def read_source_task(
     source: Source, settings: FetchSettings, final_attempt: bool = True, validators: Validators | None = None
@@ -243,7 +253,8 @@ def daily_digest(
         config = config.with_sources(sources)
     now = datetime.now(UTC)
     day = resolve_digest_date(config.digest.date, config.digest.timezone, now)
-    window = digest_window(day, config.digest.timezone, config.digest.window_hours, now)
+    since = last_digest_task(config.state, day) if config.digest.since_last_digest else None
+    window = digest_window(day, config.digest.timezone, config.digest.window_hours, now, since)
 
     previous_health = load_health_task(config.state)
     results = _source_results(config, previous_health, now)

@@ -9,10 +9,12 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from newsdigest import __version__
 from newsdigest.config import DEFAULT_STATE_PATH, Config, load_config
-from newsdigest.errors import NewsDigestError
+from newsdigest.deliver import write_atomic
+from newsdigest.errors import ConfigError, NewsDigestError
 
 DEFAULT_CONFIG = "seeds/sources.toml"
 
@@ -70,9 +72,28 @@ def _parser() -> argparse.ArgumentParser:
         "you checked did not arrive)",
     )
 
-    health = commands.add_parser("sources", help="show each source's health: last status, failures, next check")
-    health.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
-    health.add_argument("--state", help="state store (default: the config's)")
+    sources = commands.add_parser("sources", help="list, add or remove sources; import or export OPML")
+    sources.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    sources.add_argument("--state", help="state store (default: the config's)")
+    actions = sources.add_subparsers(dest="sources_command")
+    actions.add_parser("list", help="each source with its last status, failures and next check (the default)")
+    add = actions.add_parser("add", help="add a feed, or the feed a web page advertises")
+    add.add_argument("url", help="a feed URL, or a site's page that links to its feed")
+    add.add_argument("--name", help="the source's name (default: the feed's title)")
+    add.add_argument("--category", help="a category, for sections and OPML folders")
+    remove = actions.add_parser("remove", help="remove a source by name or URL")
+    remove.add_argument("source", help="the source's name or URL")
+    importer = actions.add_parser("import-opml", help="add every feed of an OPML file (what feed readers export)")
+    importer.add_argument("file", type=Path)
+    exporter = actions.add_parser("export-opml", help="write the sources as an OPML file")
+    exporter.add_argument("file", type=Path)
+
+    config_group = commands.add_parser("config", help="configuration commands")
+    config_actions = config_group.add_subparsers(dest="config_command", required=True)
+    config_check = config_actions.add_parser("check", help="load and validate the configuration, then exit")
+    config_check.add_argument(
+        "--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})"
+    )
 
     serve = commands.add_parser("serve", help="serve the daily schedule from this process (needs a Prefect server)")
     serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
@@ -190,11 +211,45 @@ def open_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def sources_command(config: Config, args: argparse.Namespace) -> int:
+    """`newsdigest sources [list|add|remove|import-opml|export-opml]`."""
+    from newsdigest.fetch import Fetcher
+    from newsdigest.sources import NewSource, add_sources, discover_feed, read_opml, remove_source, write_opml
+
+    action = args.sources_command or "list"
+    path = Path(args.config)
+    if action == "list":
+        print(sources_report(config.with_overrides(state=args.state)))
+    elif action == "add":
+        # The page the user named is trusted; the feed it advertises on the same host is too.
+        own_host = frozenset({(urlsplit(args.url).hostname or "").lower()})
+        with Fetcher(config.fetch, trusted_hosts=own_host) as fetcher:
+            feed_url, title = discover_feed(args.url, fetcher)
+        added = add_sources(path, [NewSource(name=args.name or title, url=feed_url, category=args.category)])
+        if not added:
+            print(f"already configured: {feed_url}")
+            return 1
+        print(f"added {added[0].name!r}: {feed_url}")
+    elif action == "remove":
+        print(f"removed {remove_source(path, args.source)!r}")
+    elif action == "import-opml":
+        try:
+            found = read_opml(args.file.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"cannot read {args.file}: {exc.strerror or exc}") from None
+        added = add_sources(path, found)
+        print(f"{len(added)} of {len(found)} feeds added ({len(found) - len(added)} were already configured)")
+    elif action == "export-opml":
+        write_atomic(args.file, write_opml(config.sources, config.digest.title))
+        print(f"{sum(1 for s in config.sources if s.kind.value == 'feed')} feeds written to {args.file}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "check-config":
+        if args.command in ("check-config", "config"):
             config = load_config(args.config)
             print(f"{args.config}: ok, {len(config.sources)} sources")
             return 0
@@ -203,8 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Validate before Prefect starts: a typo is reported in a second, not after a server boots.
         config = load_config(args.config)
         if args.command == "sources":
-            print(sources_report(config.with_overrides(state=args.state)))
-            return 0
+            return sources_command(config, args)
         if args.command == "send":
             return send_command(config, args)
         _prefect_environment()

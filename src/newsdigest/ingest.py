@@ -161,9 +161,12 @@ def resolve_digest_date(pinned: date | None, timezone: str, now: datetime) -> da
     return pinned or now.astimezone(ZoneInfo(timezone)).date()
 
 
-def digest_window(digest_date: date, timezone: str, window_hours: int, now: datetime) -> Window:
-    """The span a digest covers: `window_hours` up to now, or up to the end of a past digest date."""
+def digest_window(
+    digest_date: date, timezone: str, window_hours: int, now: datetime, since: datetime | None = None
+) -> Window:
+    """The span a digest covers: `window_hours` (or since the last digest) up to now or the date's end."""
     zone = ZoneInfo(timezone)
     day_end = datetime.combine(digest_date + timedelta(days=1), time.min, tzinfo=zone)
     end = min(now, day_end).astimezone(UTC)
-    return Window(start=end - timedelta(hours=window_hours), end=end)
+    start = since.astimezone(UTC) if since is not None and since < end else end - timedelta(hours=window_hours)
+    return Window(start=start, end=end)

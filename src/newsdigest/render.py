@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup, escape
 
+from newsdigest.filters import term_pattern
 from newsdigest.models import Claim, Digest, Story
 
 FORMATS = ("md", "html", "txt", "json")
@@ -45,7 +47,32 @@ def _environment(templates: Path, timezone: str) -> Environment:
     env.filters["md"] = md_escape
     env.filters["localtime"] = localtime
     env.filters["claim_label"] = claim_label
+    env.filters["mark_md"] = lambda text, terms: mark_terms(text, terms, md_escape, "**{}**")
+    env.filters["mark_txt"] = lambda text, terms: mark_terms(text, terms, str, "*{}*")
+    env.filters["mark_html"] = lambda text, terms: Markup(
+        mark_terms(text, terms, lambda t: str(escape(t)), "<mark>{}</mark>")
+    )
     return env
+
+
+def _html_escape(text: str) -> str:
+    return str(escape(text))
+
+
+def mark_terms(text: str, terms: Sequence[str], escape_text: Callable[[str], str], wrap: str) -> str:
+    """Escape the text for its format and wrap every occurrence of a watch term (escaped too)."""
+    spans = sorted(
+        {(match.start(), match.end()) for term in terms for match in term_pattern(term).finditer(text) if match.end()}
+    )
+    pieces, position = [], 0
+    for start, end in spans:
+        if start < position:
+            continue  # overlapping matches of two terms: the first one wins
+        pieces.append(escape_text(text[position:start]))
+        pieces.append(wrap.format(escape_text(text[start:end])))
+        position = end
+    pieces.append(escape_text(text[position:]))
+    return "".join(pieces)
 
 
 def claim_label(claim: Claim) -> str:
@@ -80,6 +107,8 @@ def _story_dict(story: Story) -> dict[str, Any]:
         "id": story.story_id,
         "title": story.title,
         "is_update": story.is_update,
+        "highlights": list(story.highlights),
+        "section": story.section,
         "outlets": list(story.outlets),
         "outlet_count": len(story.outlets),
         "first_seen": story.first_seen.isoformat() if story.first_seen else None,

@@ -419,6 +419,16 @@ class Store:
             else:
                 conn.execute(digests_table.insert().values(digest_date=digest_date, **values))
 
+    def last_digest_time(self, before: date) -> datetime | None:
+        """When the latest digest for a date before `before` was generated, if any."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(digests_table.c.generated_at)
+                .where(digests_table.c.digest_date < before)
+                .order_by(digests_table.c.digest_date.desc())
+            ).first()
+        return _from_iso(row[0]) if row else None
+
     def previous_digest_date(self, before: date) -> date | None:
         """The latest digest date earlier than `before`, if any."""
         with self.engine.connect() as conn:
