@@ -10,6 +10,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
+from newsdigest import progress
 from newsdigest.archive import write_archive
 from newsdigest.assemble import build_digest
 from newsdigest.boilerplate import MemoryBank, source_key
@@ -47,6 +48,30 @@ class RunSummary:
     new_articles: int
     failed_sources: dict[str, str] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)  # recipient -> how this date's delivery ended
+    planned: list[str] = field(default_factory=list)  # a dry run: what would be fetched and sent
+
+
+def _dry_run_summary(
+    config: Config, day: date, results: list[SourceResult], entries: list[FeedEntry], page_sources: set[str]
+) -> RunSummary:
+    """What a real run would do next: the new entries, the pages it would fetch, who it would mail."""
+    plan = [f"digest {day.isoformat()} would be written to {config.digest.out_dir}"]
+    for result in results:
+        state = f"{len(result.entries)} entries" if result.ok else f"failed: {result.error}"
+        plan.append(f"source {result.source}: {state}")
+    for entry in entries:
+        fetch = " (page would be fetched)" if entry.source in page_sources and entry.url else ""
+        plan.append(f"new: {entry.title} <{entry.url or 'no link'}>{fetch}")
+    if config.email.enabled:
+        plan.extend(f"would send to: {recipient}" for recipient in config.email.to)
+    return RunSummary(
+        digest_date=day,
+        files={},
+        stories=0,
+        new_articles=len(entries),
+        failed_sources={r.source: r.error or "" for r in results if not r.ok},
+        planned=plan,
+    )
 
 
 @task(name="load-source-health", cache_policy=NO_CACHE)
@@ -76,6 +101,8 @@ def read_source_task(
     """Read one feed or text folder; a transient failure raises so that Prefect retries it."""
     with Fetcher(settings) as fetcher:
         result = read_source(source, fetcher, validators)
+    if result.ok or not result.retryable or final_attempt:
+        progress.reporter().advance("sources")
     if not result.ok and result.retryable and not final_attempt:
         raise FetchError(result.error or "transient failure", retryable=True)
     return result
@@ -116,6 +143,7 @@ def build_articles_task(
         articles, warnings = build_articles(entries, fetcher, page_sources, memories)
     for warning in warnings:
         logger.warning(warning)
+    progress.reporter().advance("articles", len(entries))
     if memories is not None:
         store = Store.open(config.state)
         try:
@@ -241,8 +269,12 @@ def daily_digest(
     out_dir: str | None = None,
     state: str | None = None,
     sources: list[str] | None = None,
+    dry_run: bool = False,
 ) -> RunSummary:
-    """Fetch what is new, clean, deduplicate, group into stories, summarize claims and write the digest."""
+    """Fetch what is new, clean, deduplicate, group into stories, summarize claims and write the digest.
+
+    A dry run reads the sources and reports what would be fetched and sent, and writes nothing.
+    """
     logger = get_run_logger()
     config = load_config(config_path).with_overrides(
         digest_date=date.fromisoformat(digest_date) if digest_date else None,
@@ -257,6 +289,7 @@ def daily_digest(
     window = digest_window(day, config.digest.timezone, config.digest.window_hours, now, since)
 
     previous_health = load_health_task(config.state)
+    progress.reporter().start("sources", len(config.sources))
     results = _source_results(config, previous_health, now)
     health = {r.source: updated_health(previous_health.get(r.source), r, now, config.fetch) for r in results}
     for result in results:
@@ -267,6 +300,9 @@ def daily_digest(
 
     entries = select_entries_task(results, window, config.state)
     page_sources = {source.name for source in config.sources if source.fetch_pages}
+    if dry_run:
+        return _dry_run_summary(config, day, results, entries, page_sources)
+    progress.reporter().start("articles", len(entries))
     batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
     article_futures = [build_articles_task.submit(batch, config, page_sources, now) for batch in batches]
     articles = [article for future in article_futures for article in future.result()]

@@ -52,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
         help=f"state store: a SQLite file or a database URL (default: the config's, else {DEFAULT_STATE_PATH})",
     )
 
+    run.add_argument("--quiet", "-q", action="store_true", help="print only the digest's path (and errors)")
+    run.add_argument(
+        "--dry-run", action="store_true", help="read the sources and show what would be fetched and sent; write nothing"
+    )
     run.add_argument(
         "--source",
         action="append",
@@ -97,7 +101,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="serve the daily schedule from this process (needs a Prefect server)")
     serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
-    serve.add_argument("--cron", default="0 6 * * *", help="cron expression (default: 0 6 * * *, 06:00 daily)")
+    serve.add_argument("--cron", default=None, help="cron expression (default: the config's [digest] cron, 0 6 * * *)")
     serve.add_argument("--timezone", default=None, help="time zone of the cron (default: the config's)")
 
     check = commands.add_parser("check-config", help="load and validate a configuration file, then exit")
@@ -245,6 +249,51 @@ def sources_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+# Exit codes of `newsdigest run`, for schedulers and scripts.
+EXIT_WRITTEN = 0  # the digest was written and every source was read
+EXIT_NOT_WRITTEN = 2  # nothing was written: a configuration, store or run error
+EXIT_WRITTEN_WITH_FAILURES = 3  # the digest was written, but some sources (or emails) failed
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """`newsdigest run`: the flow once, with progress where someone watches and an exit code that tells."""
+    if args.quiet:
+        os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
+    from flows.daily_digest import daily_digest
+    from newsdigest import progress
+
+    previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
+    try:
+        summary = daily_digest(
+            config_path=args.config,
+            digest_date=args.date,
+            out_dir=args.out,
+            state=args.state,
+            sources=args.sources,
+            dry_run=args.dry_run,
+        )
+    finally:
+        progress.install(previous).close()
+    # The temporary server logs its shutdown at exit; keep the digest's path the last line printed.
+    logging.getLogger("prefect").setLevel(logging.ERROR if args.quiet else logging.WARNING)
+    if args.dry_run:
+        print("\n".join(summary.planned))
+        return EXIT_WRITTEN
+    if not args.quiet:
+        for name, reason in summary.failed_sources.items():
+            print(f"failed source {name}: {reason}", file=sys.stderr)
+        print(
+            f"{summary.stories} stories, {summary.new_articles} new articles, "
+            f"{len(summary.failed_sources)} failed sources",
+            file=sys.stderr,
+        )
+        for recipient, outcome in summary.emails.items():
+            print(f"email to {recipient}: {outcome}", file=sys.stderr)
+    print(summary.files["md"])
+    email_failed = any(outcome != "sent" and "already" not in outcome for outcome in summary.emails.values())
+    return EXIT_WRITTEN_WITH_FAILURES if summary.failed_sources or email_failed else EXIT_WRITTEN
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = _parser().parse_args(argv)
@@ -263,28 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return send_command(config, args)
         _prefect_environment()
         if args.command == "run":
-            from flows.daily_digest import daily_digest
-
-            summary = daily_digest(
-                config_path=args.config,
-                digest_date=args.date,
-                out_dir=args.out,
-                state=args.state,
-                sources=args.sources,
-            )
-            # The temporary server logs its shutdown at exit; keep the digest's path the last line printed.
-            logging.getLogger("prefect").setLevel(logging.WARNING)
-            for name, reason in summary.failed_sources.items():
-                print(f"failed source {name}: {reason}", file=sys.stderr)
-            print(
-                f"{summary.stories} stories, {summary.new_articles} new articles, "
-                f"{len(summary.failed_sources)} failed sources",
-                file=sys.stderr,
-            )
-            for recipient, outcome in summary.emails.items():
-                print(f"email to {recipient}: {outcome}", file=sys.stderr)
-            print(summary.files["md"])
-            return 0
+            return run_command(args)
         if args.command == "serve":
             from prefect.schedules import Cron
 
@@ -292,13 +320,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             daily_digest.serve(
                 name="daily-serve",
-                schedule=Cron(args.cron, timezone=args.timezone or config.digest.timezone),
+                schedule=Cron(args.cron or config.digest.cron, timezone=args.timezone or config.digest.timezone),
                 parameters={"config_path": args.config},
             )
             return 0
     except NewsDigestError as exc:
         print(f"newsdigest: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_NOT_WRITTEN
     return 1
 
 

@@ -237,7 +237,7 @@ def read_text_folder(location: str, source: str) -> list[FeedEntry]:
             FeedEntry(
                 source=str(meta.get("source") or source),
                 guid=str(meta.get("id") or f"text:{path.name}:{hashlib.sha1(raw).hexdigest()[:16]}"),
-                url=meta.get("url") if isinstance(meta.get("url"), str) else None,
+                url=_web_link(meta.get("url")),
                 title=title,
                 published=_parse_json_date(meta.get("published")),
                 author=meta.get("author") if isinstance(meta.get("author"), str) else None,

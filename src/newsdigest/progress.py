@@ -1,0 +1,119 @@
+"""Progress of a run for whoever watches it: bars in a terminal, plain lines in a log, nothing when quiet.
+
+The flow's tasks report through the process-wide reporter; the command line installs the one
+that fits where its output goes. A deployment's worker installs none, and reports are dropped.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from typing import Protocol, TextIO
+
+
+class Reporter(Protocol):
+    """Receives the steps of a run's stages (fetching sources, cleaning articles)."""
+
+    def start(self, stage: str, total: int) -> None:
+        """A stage begins with `total` steps."""
+
+    def advance(self, stage: str, steps: int = 1) -> None:
+        """Steps of a stage are done."""
+
+    def close(self) -> None:
+        """The run is over."""
+
+
+class SilentReporter:
+    """Drops every report: for deployments and --quiet."""
+
+    def start(self, stage: str, total: int) -> None:
+        """Ignore."""
+
+    def advance(self, stage: str, steps: int = 1) -> None:
+        """Ignore."""
+
+    def close(self) -> None:
+        """Ignore."""
+
+
+class LineReporter:
+    """One plain line per report, for logs and pipes (no control characters)."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.totals: dict[str, int] = {}
+        self.done: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def start(self, stage: str, total: int) -> None:
+        """Print the stage's size."""
+        with self._lock:
+            self.totals[stage], self.done[stage] = total, 0
+            self._line(f"{stage}: 0/{total}")
+
+    def advance(self, stage: str, steps: int = 1) -> None:
+        """Print how far the stage has got."""
+        with self._lock:
+            self.done[stage] = self.done.get(stage, 0) + steps
+            self._line(f"{stage}: {self.done[stage]}/{self.totals.get(stage, '?')}")
+
+    def _line(self, text: str) -> None:
+        # Written, not printed: a flow with log_prints would turn a print into a log record.
+        self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """Nothing to tidy."""
+
+
+class BarReporter:
+    """rich progress bars, one per stage, for a terminal."""
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+        self.progress.start()
+
+    def start(self, stage: str, total: int) -> None:
+        """Add a bar for the stage."""
+        self.tasks[stage] = self.progress.add_task(stage, total=total)
+
+    def advance(self, stage: str, steps: int = 1) -> None:
+        """Move the stage's bar."""
+        if stage in self.tasks:
+            self.progress.advance(self.tasks[stage], steps)
+
+    def close(self) -> None:
+        """Stop drawing."""
+        self.progress.stop()
+
+
+_current: Reporter = SilentReporter()
+
+
+def reporter() -> Reporter:
+    """The process-wide reporter."""
+    return _current
+
+
+def install(new: Reporter) -> Reporter:
+    """Make `new` the process-wide reporter; returns the previous one."""
+    global _current
+    previous, _current = _current, new
+    return previous
+
+
+def for_terminal(stream: TextIO, quiet: bool) -> Reporter:
+    """Bars when the stream is a terminal, plain lines when it is not, nothing when quiet."""
+    if quiet:
+        return SilentReporter()
+    return BarReporter() if stream.isatty() else LineReporter(stream)

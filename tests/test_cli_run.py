@@ -1,0 +1,82 @@
+"""`newsdigest run` as a user meets it: progress lines, --quiet, --dry-run and exit codes."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+from newsdigest import progress
+from newsdigest.cli import EXIT_WRITTEN, EXIT_WRITTEN_WITH_FAILURES, main
+from tests.conftest import SEEDS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """The seeds configuration with its folders, somewhere a test may write."""
+    for name in ("articles", "feeds", "pages"):
+        shutil.copytree(SEEDS / name, tmp_path / name)
+    config = tmp_path / "sources.toml"
+    config.write_text((SEEDS / "sources.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    return config
+
+
+def test_dry_run_lists_what_would_be_fetched_and_writes_nothing(
+    prefect_harness: None, seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, state = tmp_path / "out", tmp_path / "state.sqlite"
+    code = main(["run", "--config", str(seeds_copy), "--out", str(out), "--state", str(state), "--dry-run", "-q"])
+    assert code == EXIT_WRITTEN
+    printed = capsys.readouterr().out
+    assert "source Northwind Herald: " in printed and "(page would be fetched)" in printed
+    assert printed.count("\nnew: ") >= 20
+    assert not out.exists()
+
+
+def test_quiet_run_prints_only_the_path_and_failed_sources_change_the_exit_code(
+    prefect_harness: None, seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, state = tmp_path / "out", tmp_path / "state.sqlite"
+    args = ["run", "--config", str(seeds_copy), "--out", str(out), "--state", str(state), "--quiet"]
+    assert main(args) == EXIT_WRITTEN
+    captured = capsys.readouterr()
+    assert captured.out.strip() == str(out / "2025-04-16.md")
+    assert "failed source" not in captured.err
+    (seeds_copy.parent / "feeds" / "lakeside-daily.json").write_text("{ broken", encoding="utf-8")
+    assert main([*args, "--date", "2025-04-17"]) == EXIT_WRITTEN_WITH_FAILURES
+    assert (out / "2025-04-17.md").exists()
+
+
+def test_bad_configuration_exits_2_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[digest]\nwindow_hours = 'a day'\n", encoding="utf-8")
+    assert main(["run", "--config", str(config)]) == 2
+    assert "window_hours" in capsys.readouterr().err
+
+
+def test_progress_lines_when_not_a_terminal() -> None:
+    stream = io.StringIO()
+    reporter = progress.for_terminal(stream, quiet=False)
+    assert isinstance(reporter, progress.LineReporter)
+    reporter.start("sources", 2)
+    reporter.advance("sources")
+    reporter.advance("sources")
+    assert stream.getvalue().splitlines() == ["sources: 0/2", "sources: 1/2", "sources: 2/2"]
+    assert isinstance(progress.for_terminal(stream, quiet=True), progress.SilentReporter)
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    bars = progress.for_terminal(Terminal(), quiet=False)
+    try:
+        assert isinstance(bars, progress.BarReporter)
+        bars.start("articles", 3)
+        bars.advance("articles", 3)
+        assert bars.progress.tasks[0].completed == 3
+    finally:
+        bars.close()
