@@ -146,6 +146,10 @@ def _from_iso(value: str | None) -> datetime | None:
 def database_url(state: str) -> str:
     """An SQLAlchemy URL for a state setting: a URL as given, a path as a SQLite file."""
     if "://" in state:
+        scheme, rest = state.split("://", 1)
+        # A bare postgres URL means the driver this package installs (psycopg 3), not psycopg2.
+        if scheme in ("postgres", "postgresql"):
+            return f"postgresql+psycopg://{rest}"
         return state
     path = Path(state).expanduser().resolve()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,7 +170,11 @@ class Store:
             engine = create_engine(url, future=True)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
-            metadata.create_all(engine)
+            try:
+                metadata.create_all(engine)
+            except SQLAlchemyError:
+                # Two runs creating a fresh database at once: the loser finds the tables made.
+                metadata.create_all(engine)
             _add_missing_columns(engine)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the state store {state!r}: {exc}") from exc
@@ -260,8 +268,9 @@ class Store:
 
     def _insert_ignoring_conflicts(self, conn, values: dict) -> int:  # type: ignore[no-untyped-def]
         insert = self._insert_function()
-        result = conn.execute(insert(articles_table).values(**values).on_conflict_do_nothing())
-        return result.rowcount or 0
+        statement = insert(articles_table).values(**values).on_conflict_do_nothing()
+        # RETURNING counts what was inserted on every backend (psycopg's rowcount here is -1).
+        return len(conn.execute(statement.returning(articles_table.c.article_id)).fetchall())
 
     def boilerplate_counts(self, source_keys: Iterable[str]) -> dict[str, dict[str, int]]:
         """Per source, the line hashes remembered and on how many pages each was seen."""

@@ -1,0 +1,176 @@
+"""The state store on PostgreSQL: the same code path as SQLite, and concurrent writers keep one copy."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from newsdigest.dedup import NewDocument, assign_stories
+from newsdigest.health import SourceHealth
+from newsdigest.models import Article
+from newsdigest.store import Store, database_url
+
+SERVER = os.environ.get("NEWSDIGEST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
+DAY = date(2025, 4, 16)
+
+
+@pytest.fixture
+def pg_state() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server, dropped afterwards; skips where there is none."""
+    admin_url = database_url(SERVER)
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        pytest.skip(f"PostgreSQL is not reachable at {SERVER} ({type(exc).__name__}); set NEWSDIGEST_TEST_POSTGRES")
+    name = f"newsdigest_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _article(n: int) -> Article:
+    return Article(
+        article_id=f"id{n}",
+        source="Paper",
+        url=f"https://paper.example/{n}.html",
+        canonical_url=f"https://paper.example/{n}.html",
+        guid=f"g{n}",
+        title=f"Title {n}",
+        published=NOW - timedelta(hours=n),
+        text=f"Article number {n} reports its own event {n} with distinct words {n * 7}.",
+        extraction="page",
+    )
+
+
+def _save(store: Store, articles: list[Article]) -> int:
+    records = assign_stories([NewDocument(a.article_id, a.title, a.text) for a in articles], store.dedup_records(DAY))
+    return store.save_articles(list(zip(articles, records, strict=True)), DAY, NOW)
+
+
+def test_bare_postgres_urls_use_the_installed_driver() -> None:
+    assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert database_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_the_store_round_trips_on_postgresql(pg_state: str) -> None:
+    store = Store.open(pg_state)
+    try:
+        assert _save(store, [_article(1), _article(2)]) == 2
+        assert _save(store, [_article(1)]) == 0  # already there: ignored, not duplicated
+        assert [item.article.article_id for item in store.articles_for_digest(DAY)] == ["id1", "id2"]
+        urls, guids = store.known_keys(["https://paper.example/1.html"], ["g2", "g9"])
+        assert urls == {"https://paper.example/1.html"} and guids == {"g2"}
+        health = SourceHealth(name="Paper", last_attempt=NOW, etag='"x"', last_status="ok")
+        store.save_source_health([health])
+        assert store.source_health() == {"Paper": health}
+        store.add_boilerplate({"paper.example": {"abcd": 1}}, NOW)
+        store.add_boilerplate({"paper.example": {"abcd": 2}}, NOW)
+        assert store.boilerplate_counts(["paper.example"]) == {"paper.example": {"abcd": 3}}
+    finally:
+        store.close()
+
+
+def test_concurrent_writers_keep_one_copy_of_each_article(pg_state: str) -> None:
+    Store.open(pg_state).close()  # tables first, as the first run of a deployment makes them
+    articles = [_article(n) for n in range(40)]
+    saved: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def writer() -> None:
+        store = Store.open(pg_state)
+        try:
+            barrier.wait()
+            saved.append(_save(store, articles))
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(saved) == 40  # between them the writers inserted each article exactly once
+    store = Store.open(pg_state)
+    try:
+        stored = [item.article.article_id for item in store.articles_for_digest(DAY)]
+    finally:
+        store.close()
+    assert sorted(stored) == sorted(a.article_id for a in articles)
+
+
+def test_concurrent_claims_of_one_email_let_one_run_send(pg_state: str) -> None:
+    store = Store.open(pg_state)
+    store.outbox_add(DAY, {"reader@example.org": "<digest-2025-04-16@test>"}, NOW)
+    row = store.outbox_rows(DAY)[0]
+    store.close()
+    wins: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def claimer() -> None:
+        own = Store.open(pg_state)
+        try:
+            barrier.wait()
+            wins.append(own.outbox_claim(row, NOW))
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=claimer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(wins) == [False, False, False, True]
+
+
+@pytest.mark.slow
+def test_two_flow_runs_at_once_put_each_article_once(
+    prefect_harness: None, pg_state: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import json
+    from pathlib import Path
+
+    from flows.daily_digest import daily_digest
+    from tests.conftest import SEEDS
+
+    results: dict[str, object] = {}
+    barrier = threading.Barrier(2)
+
+    def run(label: str) -> None:
+        out = tmp_path_factory.mktemp(f"pg-{label}")
+        barrier.wait()
+        results[label] = daily_digest(config_path=str(SEEDS / "sources.toml"), out_dir=str(out), state=pg_state)
+
+    threads = [threading.Thread(target=run, args=(label,)) for label in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert set(results) == {"a", "b"}
+    # Between them the two runs inserted each of the seeds' 25 new articles once.
+    assert sum(summary.new_articles for summary in results.values()) == 25  # type: ignore[attr-defined]
+    store = Store.open(pg_state)
+    try:
+        stored = store.articles_for_digest(DAY)
+    finally:
+        store.close()
+    assert len(stored) == len({item.article.article_id for item in stored}) == 25
+    for summary in results.values():
+        digest = json.loads(Path(summary.files["json"]).read_text(encoding="utf-8"))  # type: ignore[attr-defined]
+        listed = [article["id"] for story in digest["stories"] for article in story["articles"]]
+        assert len(listed) == len(set(listed))
