@@ -1,0 +1,154 @@
+"""Scheduling for real: a Prefect server, the deployments of prefect.yaml, a process worker, a triggered run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _prefect(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """A prefect CLI command from the project folder; fails the test with its output when it fails."""
+    done = subprocess.run(
+        [PREFECT, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, f"prefect {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`prefect server start` on 127.0.0.1 with its own home folder, and the environment to reach it."""
+    if not Path(PREFECT).exists():
+        pytest.skip(f"the prefect command is not at {PREFECT}")
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": api,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_SERVER_API_HOST": "127.0.0.1",
+        "PREFECT_SERVER_API_PORT": str(port),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+    }
+    log = (home / "server.log").open("w")
+    server = subprocess.Popen(
+        [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=home,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{api}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, (home / "server.log").read_text()
+            assert time.monotonic() < deadline, "the Prefect server did not answer within 120 s"
+            time.sleep(0.5)
+        yield env
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_server: dict[str, str]) -> dict[str, str]:
+    """The work pool and both deployments of prefect.yaml, as a user creates them."""
+    _prefect(prefect_server, "work-pool", "create", "newsdigest", "--type", "process")
+    _prefect(prefect_server, "--no-prompt", "deploy", "--all")
+    return prefect_server
+
+
+def test_a_triggered_deployment_run_writes_the_digest(deployed: dict[str, str], tmp_path: Path) -> None:
+    out, state = tmp_path / "digests", tmp_path / "state.sqlite"
+    worker_log = (tmp_path / "worker.log").open("w")
+    worker = subprocess.Popen(
+        [PREFECT, "worker", "start", "--pool", "newsdigest", "--type", "process"],
+        cwd=ROOT,
+        env=deployed,
+        stdout=worker_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        run = _prefect(
+            deployed,
+            "deployment",
+            "run",
+            "daily_digest/manual",
+            "--param",
+            f"out_dir={out}",
+            "--param",
+            f"state={state}",
+            "--watch",
+            "--watch-timeout",
+            "240",
+            timeout=300,
+        )
+        assert "Completed" in run.stdout + run.stderr, run.stdout + run.stderr
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        worker_log.close()
+    digest = json.loads((out / "2025-04-16.json").read_text(encoding="utf-8"))
+    assert len(digest["stories"]) >= 15
+    assert (out / "2025-04-16.md").read_text(encoding="utf-8").startswith("# ")
+
+
+def test_the_daily_deployment_has_its_schedule_active(deployed: dict[str, str]) -> None:
+    script = (
+        "import asyncio, json\n"
+        "from prefect.client.orchestration import get_client\n"
+        "async def main():\n"
+        "    async with get_client() as client:\n"
+        "        d = await client.read_deployment_by_name('daily_digest/daily')\n"
+        "        print(json.dumps([{'cron': s.schedule.cron, 'timezone': s.schedule.timezone, 'active': s.active}"
+        " for s in d.schedules]))\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=deployed, capture_output=True, text=True, timeout=60, check=True
+    )
+    schedules = json.loads(done.stdout.strip().splitlines()[-1])
+    assert schedules == [{"cron": "0 6 * * *", "timezone": "UTC", "active": True}]
+
+
+def test_prefect_yaml_cron_matches_the_default_config() -> None:
+    from newsdigest.config import DigestSettings
+
+    text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
+    assert f'cron: "{DigestSettings().cron}"' in text
+    assert shutil.which("prefect", path=str(Path(PREFECT).parent))
