@@ -152,3 +152,47 @@ def test_prefect_yaml_cron_matches_the_default_config() -> None:
     text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
     assert f'cron: "{DigestSettings().cron}"' in text
     assert shutil.which("prefect", path=str(Path(PREFECT).parent))
+
+
+def test_serve_registers_the_daily_schedule_from_the_config(prefect_server: dict[str, str], tmp_path: Path) -> None:
+    config = tmp_path / "sources.toml"
+    seeds = (ROOT / "seeds" / "sources.toml").read_text(encoding="utf-8")
+    config.write_text(seeds.replace("[digest]\n", '[digest]\ncron = "15 7 * * 1-5"\n', 1), encoding="utf-8")
+    shutil.copytree(ROOT / "seeds" / "feeds", tmp_path / "feeds")
+    shutil.copytree(ROOT / "seeds" / "articles", tmp_path / "articles")
+    shutil.copytree(ROOT / "seeds" / "pages", tmp_path / "pages")
+    newsdigest = str(Path(sys.executable).with_name("newsdigest"))
+    serving = subprocess.Popen(
+        [newsdigest, "serve", "--config", str(config)],
+        cwd=ROOT,
+        env=prefect_server,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    script = (
+        "import asyncio, json\n"
+        "from prefect.client.orchestration import get_client\n"
+        "async def main():\n"
+        "    async with get_client() as client:\n"
+        "        d = await client.read_deployment_by_name('daily_digest/daily-serve')\n"
+        "        print(json.dumps([[s.schedule.cron, s.schedule.timezone, s.active] for s in d.schedules]))\n"
+        "asyncio.run(main())\n"
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            done = subprocess.run(
+                [sys.executable, "-c", script], cwd=ROOT, env=prefect_server, capture_output=True, text=True, timeout=60
+            )
+            if done.returncode == 0:
+                break
+            assert serving.poll() is None, "newsdigest serve exited"
+            assert time.monotonic() < deadline, done.stderr[-2000:]
+            time.sleep(1)
+    finally:
+        serving.terminate()
+        try:
+            serving.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            serving.kill()
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [["15 7 * * 1-5", "UTC", True]]
