@@ -80,3 +80,27 @@ def test_progress_lines_when_not_a_terminal() -> None:
         assert bars.progress.tasks[0].completed == 3
     finally:
         bars.close()
+
+
+def test_a_past_date_is_rendered_again_from_the_store(
+    prefect_harness: None, seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import re
+
+    out, state = tmp_path / "out", tmp_path / "state.sqlite"
+    base = ["run", "--config", str(seeds_copy), "--out", str(out), "--state", str(state), "--quiet"]
+    assert main([*base, "--date", "2025-04-16"]) == EXIT_WRITTEN
+    first = (out / "2025-04-16.json").read_text(encoding="utf-8")
+    assert main([*base, "--date", "2025-04-17"]) == EXIT_WRITTEN
+    for path in out.glob("2025-04-16.*"):
+        path.unlink()
+    assert main([*base, "--date", "2025-04-16"]) == EXIT_WRITTEN  # the backfill
+    again = (out / "2025-04-16.json").read_text(encoding="utf-8")
+
+    def stories(text: str) -> list[tuple[str, list[str]]]:
+        data = json.loads(text)
+        return [(s["id"], sorted(a["id"] for a in s["articles"])) for s in data["stories"]]
+
+    assert stories(again) == stories(first) and len(stories(first)) >= 15
+    assert re.search(r'"new_articles": 0', again)  # nothing was fetched twice
