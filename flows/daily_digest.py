@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
@@ -334,3 +335,17 @@ def daily_digest(
         failed_sources={r.source: r.error or "" for r in results if not r.ok},
         emails=emails,
     )
+
+
+def flow_for(config: Config) -> Any:
+    """The flow with the task runner the configuration asks for (Dask processes, or threads)."""
+    if config.run.task_runner != "dask":
+        return daily_digest
+    from prefect_dask import DaskTaskRunner
+
+    if config.run.dask_address:
+        runner = DaskTaskRunner(address=config.run.dask_address)
+    else:
+        cluster = {"n_workers": config.run.dask_workers, "threads_per_worker": 1, "processes": True}
+        runner = DaskTaskRunner(cluster_kwargs={**cluster, "dashboard_address": None})
+    return daily_digest.with_options(task_runner=runner)

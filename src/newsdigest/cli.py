@@ -259,12 +259,13 @@ def run_command(args: argparse.Namespace) -> int:
     """`newsdigest run`: the flow once, with progress where someone watches and an exit code that tells."""
     if args.quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
-    from flows.daily_digest import daily_digest
+    from flows.daily_digest import flow_for
     from newsdigest import progress
 
+    run_flow = flow_for(load_config(args.config))
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
     try:
-        summary = daily_digest(
+        summary = run_flow(
             config_path=args.config,
             digest_date=args.date,
             out_dir=args.out,

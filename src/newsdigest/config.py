@@ -109,6 +109,15 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class RunSettings:
+    """Where the flow's tasks run."""
+
+    task_runner: str = "threads"  # threads (one process) or dask (processes, for the CPU-heavy stages)
+    dask_address: str | None = None  # a running Dask scheduler; None starts a local cluster
+    dask_workers: int = 2  # worker processes of the local cluster
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
 
@@ -119,6 +128,7 @@ class Config:
     clean: CleanSettings = field(default_factory=CleanSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
     filters: WatchList = field(default_factory=WatchList)  # applies to every source
+    run: RunSettings = field(default_factory=RunSettings)
     state: str = DEFAULT_STATE_PATH  # a SQLite path or an SQLAlchemy database URL
     path: Path | None = None  # the file this came from
 
@@ -148,7 +158,8 @@ class Config:
 
 
 _ALLOWED: dict[str, set[str]] = {
-    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email", "filters"},
+    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email", "filters", "run"},
+    "run": {"task_runner", "dask_address", "dask_workers"},
     "digest": {
         "title",
         "date",
@@ -288,6 +299,24 @@ def _parse_sources(raw: list[Any], base: Path, where: str) -> tuple[Source, ...]
             )
         )
     return tuple(sources)
+
+
+def _parse_run(raw: dict[str, Any], where: str) -> RunSettings:
+    """The [run] table: the task runner and its Dask settings."""
+    run = RunSettings()
+    if "task_runner" in raw:
+        runner = _typed(raw, "task_runner", str, where, "run")
+        if runner not in ("threads", "dask"):
+            raise ConfigError(f"{where}: [run] task_runner must be threads or dask, got {runner!r}")
+        run = replace(run, task_runner=runner)
+    if "dask_address" in raw:
+        run = replace(run, dask_address=_typed(raw, "dask_address", str, where, "run").strip() or None)
+    if "dask_workers" in raw:
+        workers = _typed(raw, "dask_workers", int, where, "run")
+        if workers < 1:
+            raise ConfigError(f"{where}: [run] dask_workers must be at least 1, got {workers}")
+        run = replace(run, dask_workers=workers)
+    return run
 
 
 def parse_watch_list(table: dict[str, Any], where: str, section: str) -> WatchList:
@@ -432,6 +461,7 @@ def parse_config(
     store_raw = data.get("store", {})
     clean_raw = data.get("clean", {})
     filters_raw = data.get("filters", {})
+    run_raw = data.get("run", {})
     tables = {
         "digest": digest_raw,
         "fetch": fetch_raw,
@@ -439,6 +469,7 @@ def parse_config(
         "clean": clean_raw,
         "store": store_raw,
         "filters": filters_raw,
+        "run": run_raw,
     }
     for section, table in tables.items():
         if not isinstance(table, dict):
@@ -568,6 +599,7 @@ def parse_config(
         dedup=dedup,
         clean=clean,
         filters=parse_watch_list(filters_raw, where, "filters"),
+        run=_parse_run(run_raw, where),
         email=email,
         state=state,
     )
