@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,20 @@ class RunSummary:
     failed_sources: dict[str, str] = field(default_factory=dict)
     emails: dict[str, str] = field(default_factory=dict)  # recipient -> how this date's delivery ended
     planned: list[str] = field(default_factory=list)  # a dry run: what would be fetched and sent
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage, as the flow saw it
+
+
+class _StageClock:
+    """Wall time between the flow's stages, for the run summary and the pipeline benchmark."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 4)
+        self._last = now
 
 
 def _dry_run_summary(
@@ -291,7 +306,9 @@ def daily_digest(
 
     previous_health = load_health_task(config.state)
     progress.reporter().start("sources", len(config.sources))
+    clock = _StageClock()
     results = _source_results(config, previous_health, now)
+    clock.lap("read_sources")
     health = {r.source: updated_health(previous_health.get(r.source), r, now, config.fetch) for r in results}
     for result in results:
         if not result.ok:
@@ -300,6 +317,7 @@ def daily_digest(
             logger.warning("source %r: %s", result.source, result.warning)
 
     entries = select_entries_task(results, window, config.state)
+    clock.lap("select")
     page_sources = {source.name for source in config.sources if source.fetch_pages}
     if dry_run:
         return _dry_run_summary(config, day, results, entries, page_sources)
@@ -307,7 +325,9 @@ def daily_digest(
     batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
     article_futures = [build_articles_task.submit(batch, config, page_sources, now) for batch in batches]
     articles = [article for future in article_futures for article in future.result()]
+    clock.lap("fetch_and_clean")
     saved = dedup_task(articles, config, day, now)
+    clock.lap("dedup")
 
     new_by_source: dict[str, int] = {}
     for article in articles:
@@ -324,7 +344,9 @@ def daily_digest(
         for r in results
     ]
     files, story_count, markdown = render_task(config, day, now, statuses, saved, list(health.values()))
+    clock.lap("claims_and_render")
     emails = send_task(config, day) if config.email.enabled else {}
+    clock.lap("email")
     create_markdown_artifact(markdown=markdown, key="daily-digest", description=f"News digest for {day.isoformat()}")
     logger.info("digest for %s: %d stories, %d new articles -> %s", day, story_count, saved, files.get("md"))
     return RunSummary(
@@ -334,6 +356,7 @@ def daily_digest(
         new_articles=saved,
         failed_sources={r.source: r.error or "" for r in results if not r.ok},
         emails=emails,
+        seconds=clock.seconds,
     )
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import math
+import multiprocessing
 import operator
 import re
 import struct
 import sys
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import pairwise, repeat
+from itertools import islice, pairwise, repeat
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 # Query parameters that track a click rather than name a resource.
@@ -51,10 +53,10 @@ _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "oly_", "vero_", "__hs", "a
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MERSENNE = (1 << 61) - 1
-_MASK64 = (1 << 64) - 1
 _ASCII_NON_WORD = {code: " " for code in range(128) if not (chr(code).isalnum() or chr(code) == "_")}
 NUM_PERM = 64
 _UNSEEN: list[str] = []  # marks a term not yet in the story postings
+_BATCH = 512  # articles per task when features are computed in worker processes
 BANDS = 16  # 16 bands of 4 rows: a pair at Jaccard 0.7 becomes a candidate with probability ~0.99
 
 
@@ -92,7 +94,7 @@ def article_key(canonical: str | None, guid: str) -> str:
 def words(text: str) -> list[str]:
     """Lower-cased word tokens."""
     if text.isascii():
-        # For ASCII, \\w is [A-Za-z0-9_]: mapping every other character to a space and splitting gives
+        # For ASCII, \w is [A-Za-z0-9_]: mapping every other character to a space and splitting gives
         # the regex's tokens several times faster.
         return text.lower().translate(_ASCII_NON_WORD).split()
     return [w.lower() for w in _WORD.findall(text)]
@@ -138,7 +140,7 @@ def _shingles_of(tokens: list[str], size: int = 5) -> list[int]:
 
 
 def shingle_hashes(text: str, size: int = 5) -> set[int]:
-    """64-bit hashes of the text's overlapping word n-grams."""
+    """30-bit hashes of the text's overlapping word n-grams (a text shorter than `size` words is one n-gram)."""
     return set(_shingles_of(words(text), size))
 
 
@@ -153,6 +155,8 @@ def _donor_orders(count: int) -> list[tuple[int, ...]]:
 
 
 _DONORS = _donor_orders(NUM_PERM)
+# hash() of a tuple of small ints is deterministic on 64-bit CPython (no PYTHONHASHSEED salt; the tuple hash
+# has been xxHash-based since 3.8), which tests/test_dedup.py checks in a child process with another seed.
 _HASH_SHIFT = 34  # hash() is a signed 64-bit value; shifted, it lies in [-2**29, 2**29)
 _SLOT_BITS = 30 - (NUM_PERM.bit_length() - 1)  # the top log2(NUM_PERM) of the 30 bits choose the slot
 _BIN_STARTS = [(slot << _SLOT_BITS) - (1 << 29) for slot in range(NUM_PERM + 1)]
@@ -236,6 +240,8 @@ class NearDuplicateIndex:
             score = estimated_jaccard(signature, self._signatures[key])
             if score >= threshold and (best is None or score > best[1]):
                 best = (key, score)
+                if score == 1.0:
+                    break  # nothing later in the order can beat it
         return best
 
 
@@ -435,6 +441,11 @@ class _Idf(dict[str, float]):
         self[term] = value
         return value
 
+    def fill(self, terms: Iterable[str]) -> None:
+        """Compute the values of all these terms at once (cheaper than one __missing__ call each)."""
+        total, get, log = self.total, self.df.get, math.log
+        self.update({term: log(1.0 + total / (1 + get(term, 0))) for term in terms if term not in self})
+
 
 @dataclass
 class StoryIndex:
@@ -449,9 +460,9 @@ class StoryIndex:
     documents: dict[str, Mapping[str, int]] = field(default_factory=dict)
     story_of: dict[str, str] = field(default_factory=dict)
     max_postings: int = 128
-    max_query_terms: int = 16
-    max_candidates: int = 24
-    _df: dict[str, int] = field(default_factory=dict)
+    max_query_terms: int = 8
+    max_candidates: int = 8
+    _df: Counter[str] = field(default_factory=Counter)
     _postings: dict[str, list[str] | None] = field(default_factory=dict)
 
     def add(self, article_id: str, terms: Mapping[str, int], story_id: str, candidate: bool = True) -> None:
@@ -463,8 +474,7 @@ class StoryIndex:
                 df[term] -= 1
         self.documents[article_id] = terms
         self.story_of[article_id] = story_id
-        for term in terms:
-            df[term] = df.get(term, 0) + 1
+        df.update(terms.keys())  # one more article holds each term
         if not candidate or previous is not None:
             return
         postings = self._postings
@@ -486,22 +496,35 @@ class StoryIndex:
 
     @staticmethod
     def _weighted(
-        left: Mapping[str, int], right: Mapping[str, int], idf: _Idf, left_mass: float, floor: float = 0.0
+        left: Mapping[str, int],
+        right: Mapping[str, int],
+        idf: _Idf,
+        left_mass: float,
+        floor: float = 0.0,
+        left_keys: set[str] | None = None,
     ) -> float:
         """Weighted Jaccard; 0.0 early when it cannot exceed `floor`."""
+        common = (left_keys if left_keys is not None else set(left)).intersection(right)
         # fsum: exact, so the set's (per-process) iteration order cannot change the last bit.
-        shared = math.fsum([min(left[term], right[term]) * idf[term] for term in left.keys() & right.keys()])
+        shared = math.fsum([min(left[term], right[term]) * idf[term] for term in common])
         # The right bag weighs at least `shared`, so the similarity is at most shared / left_mass.
         if not shared or shared < floor * left_mass:
             return 0.0
-        right_mass = sum([count * idf[term] for term, count in right.items()])
+        idf.fill(right)
+        right_mass = math.fsum([count * idf[term] for term, count in right.items()])
         union = left_mass + right_mass - shared  # the sum of max(a, b) * weight over both bags
         return shared / union if union > 0 else 0.0
 
+    def _query_idf(self, terms: Mapping[str, int]) -> _Idf:
+        """The idf table for one lookup, filled for the query's terms first (in their order)."""
+        idf = _Idf(max(len(self.documents), 1), self._df)
+        idf.fill(terms)
+        return idf
+
     def similarity(self, left: Mapping[str, int], right: Mapping[str, int]) -> float:
         """Weighted Jaccard of two term bags, each term weighted by its rarity among known articles."""
-        idf = _Idf(max(len(self.documents), 1), self._df)
-        return self._weighted(left, right, idf, sum(count * idf[term] for term, count in left.items()))
+        idf = self._query_idf(left)
+        return self._weighted(left, right, idf, math.fsum([count * idf[term] for term, count in left.items()]))
 
     def best_story(self, terms: Mapping[str, int], threshold: float) -> tuple[str, float] | None:
         """The story whose closest article reaches `threshold`, with that similarity."""
@@ -520,12 +543,13 @@ class StoryIndex:
         if len(shared) > self.max_candidates:
             ranked = sorted(shared.items(), key=operator.itemgetter(1), reverse=True)
             candidates = [article_id for article_id, _ in ranked[: self.max_candidates]]
-        idf = _Idf(max(len(self.documents), 1), self._df)
-        left_mass = sum(count * idf[term] for term, count in terms.items())
+        idf = self._query_idf(terms)
+        left_mass = math.fsum([count * weight for count, weight in zip(terms.values(), idf.values(), strict=True)])
+        left_keys = set(terms)
         best: tuple[str, float] | None = None
         for article_id in sorted(candidates):
             floor = threshold if best is None else best[1]
-            score = self._weighted(terms, self.documents[article_id], idf, left_mass, floor * 0.999)
+            score = self._weighted(terms, self.documents[article_id], idf, left_mass, floor * 0.999, left_keys)
             if score >= threshold and (best is None or score > best[1]):
                 best = (self.story_of[article_id], score)
         return best
@@ -555,13 +579,77 @@ class NewDocument:
     text: str
 
 
+@dataclass(frozen=True)
+class DocumentFeatures:
+    """What deduplication computes from one article's words, before comparing it with anything."""
+
+    fingerprint: str
+    signature: tuple[int, ...]
+    terms: dict[str, int]
+    word_count: int
+
+
+def document_features(document: NewDocument) -> DocumentFeatures:
+    """Fingerprint, MinHash signature and story terms of one article (its text tokenised once)."""
+    tokens = words(document.text)
+    return DocumentFeatures(
+        _fingerprint_of(tokens),
+        _signature_of(_shingles_of(tokens)),
+        dict(story_terms(document.title, document.text)),
+        len(tokens),
+    )
+
+
+def _features_of_batch(batch: list[NewDocument]) -> list[DocumentFeatures]:
+    return [document_features(document) for document in batch]
+
+
+def _features(documents: Iterable[NewDocument], workers: int) -> Iterator[tuple[NewDocument, DocumentFeatures]]:
+    """Each document with its features, computed here or, with workers > 1, in that many processes.
+
+    Batches go to the pool one ahead of the caller, so the caller's comparisons overlap the next batch's
+    feature work, and at most two batches of texts are held at a time.
+    """
+    if workers <= 1:
+        for document in documents:
+            yield document, document_features(document)
+        return
+    # spawn: the caller may run threads (Prefect does); a forked copy of a threaded process can deadlock.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        iterator = iter(documents)
+
+        def submit() -> tuple[list[NewDocument], list[Future[list[DocumentFeatures]]]] | None:
+            batch = list(islice(iterator, _BATCH * workers))
+            if not batch:
+                return None
+            parts = [batch[i : i + _BATCH] for i in range(0, len(batch), _BATCH)]
+            return batch, [pool.submit(_features_of_batch, part) for part in parts]
+
+        pending = submit()
+        while pending is not None:
+            batch, futures = pending
+            pending = submit()
+            intern = sys.intern
+            for document, features in zip(batch, (item for future in futures for item in future.result()), strict=True):
+                # Unpickled term strings are fresh copies: interned, the index keeps one of each and compares
+                # them by identity.
+                terms = {intern(term): count for term, count in features.terms.items()}
+                yield document, DocumentFeatures(features.fingerprint, features.signature, terms, features.word_count)
+
+
 def assign_stories(
     documents: Iterable[NewDocument],
     known: Sequence[DedupRecord],
     near_duplicate_threshold: float = 0.7,
     story_threshold: float = 0.22,
+    workers: int = 1,
 ) -> list[DedupRecord]:
-    """Mark exact and near copies, and put each new article into an existing or a new story."""
+    """Mark exact and near copies, and put each new article into an existing or a new story.
+
+    Documents are taken in order, each compared with everything before it. With workers > 1 the
+    per-article work (tokens, fingerprint, signature, terms) runs in that many processes; the result is
+    the same.
+    """
     by_fingerprint: dict[str, DedupRecord] = {}
     near = NearDuplicateIndex()
     stories = StoryIndex()
@@ -571,13 +659,10 @@ def assign_stories(
         stories.add(record.article_id, record.terms, record.story_id, candidate=record.duplicate_of is None)
     records_by_id = {record.article_id: record for record in known}
     results: list[DedupRecord] = []
-    for document in documents:
-        tokens = words(document.text)
-        fingerprint = _fingerprint_of(tokens)
-        signature = _signature_of(_shingles_of(tokens))
-        terms = dict(story_terms(document.title, document.text))
-        original = by_fingerprint.get(fingerprint) if tokens else None
-        if original is None and len(tokens) >= 20:
+    for document, features in _features(documents, workers):
+        fingerprint, signature, terms = features.fingerprint, features.signature, features.terms
+        original = by_fingerprint.get(fingerprint) if features.word_count else None
+        if original is None and features.word_count >= 20:
             match = near.best_match(signature, near_duplicate_threshold)
             original = records_by_id[match[0]] if match else None
         if original is not None:
