@@ -27,6 +27,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """Terminate a background command, killing it if it does not exit within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def _prefect(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     """A prefect CLI command from the project folder; fails the test with its output when it fails."""
     done = subprocess.run(
@@ -74,11 +83,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
             time.sleep(0.5)
         yield env
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
         log.close()
 
 
@@ -117,11 +122,7 @@ def test_a_triggered_deployment_run_writes_the_digest(deployed: dict[str, str], 
         )
         assert "Completed" in run.stdout + run.stderr, run.stdout + run.stderr
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        _stop(worker)
         worker_log.close()
     digest = json.loads((out / "2025-04-16.json").read_text(encoding="utf-8"))
     assert len(digest["stories"]) >= 15
@@ -190,9 +191,5 @@ def test_serve_registers_the_daily_schedule_from_the_config(prefect_server: dict
             assert time.monotonic() < deadline, done.stderr[-2000:]
             time.sleep(1)
     finally:
-        serving.terminate()
-        try:
-            serving.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            serving.kill()
+        _stop(serving)
     assert json.loads(done.stdout.strip().splitlines()[-1]) == [["15 7 * * 1-5", "UTC", True]]

@@ -43,6 +43,21 @@ def pg_state() -> Iterator[str]:
         admin.dispose()
 
 
+def _at_once(action: object, times: int) -> None:
+    """Run `action` in `times` threads released together, and wait for all of them."""
+    barrier = threading.Barrier(times)
+
+    def start() -> None:
+        barrier.wait()
+        action()  # type: ignore[operator]
+
+    threads = [threading.Thread(target=start) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+
+
 def _article(n: int) -> Article:
     return Article(
         article_id=f"id{n}",
@@ -90,21 +105,15 @@ def test_concurrent_writers_keep_one_copy_of_each_article(pg_state: str) -> None
     Store.open(pg_state).close()  # tables first, as the first run of a deployment makes them
     articles = [_article(n) for n in range(40)]
     saved: list[int] = []
-    barrier = threading.Barrier(4)
 
     def writer() -> None:
         store = Store.open(pg_state)
         try:
-            barrier.wait()
             saved.append(_save(store, articles))
         finally:
             store.close()
 
-    threads = [threading.Thread(target=writer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _at_once(writer, 4)
     assert sum(saved) == 40  # between them the writers inserted each article exactly once
     store = Store.open(pg_state)
     try:
@@ -120,21 +129,15 @@ def test_concurrent_claims_of_one_email_let_one_run_send(pg_state: str) -> None:
     row = store.outbox_rows(DAY)[0]
     store.close()
     wins: list[bool] = []
-    barrier = threading.Barrier(4)
 
     def claimer() -> None:
         own = Store.open(pg_state)
         try:
-            barrier.wait()
             wins.append(own.outbox_claim(row, NOW))
         finally:
             own.close()
 
-    threads = [threading.Thread(target=claimer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _at_once(claimer, 4)
     assert sorted(wins) == [False, False, False, True]
 
 

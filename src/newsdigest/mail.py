@@ -33,14 +33,13 @@ from email.utils import format_datetime, parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 
 from newsdigest.config import DEFAULT_SMTP_PORTS, Config, EmailSettings
 from newsdigest.errors import ConfigError, NewsDigestError
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle
-from newsdigest.render import claim_label, default_templates_dir, render_digest
+from newsdigest.render import default_templates_dir, render_digest, template_environment
 from newsdigest.store import OutboxRow, Store
 
 logger = logging.getLogger(__name__)
@@ -175,20 +174,8 @@ def full_digest_link(settings: EmailSettings, digest_date: date) -> str | None:
 
 
 def _email_environment(templates: Path, timezone: str) -> Environment:
-    zone = ZoneInfo(timezone)
-
-    def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-        return value.astimezone(zone).strftime(fmt) if value else "unknown time"
-
-    env = Environment(
-        loader=FileSystemLoader(str(templates)),
-        autoescape=True,  # every feed-supplied string is text, never markup
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["localtime"] = localtime
-    env.filters["claim_label"] = claim_label
+    # Every feed-supplied string is text, never markup: the email escapes everything.
+    env = template_environment(templates, timezone, escape_everything=True)
     env.filters["safe_url"] = safe_url
     return env
 

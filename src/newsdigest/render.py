@@ -30,7 +30,11 @@ def md_escape(value: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(value))
 
 
-def _environment(templates: Path, timezone: str) -> Environment:
+def template_environment(templates: Path, timezone: str, *, escape_everything: bool = False) -> Environment:
+    """The Jinja2 environment every template renders in: strict, with the digest's filters.
+
+    HTML templates are autoescaped; `escape_everything` escapes every template (the email's).
+    """
     zone = ZoneInfo(timezone)
 
     def localtime(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -38,7 +42,9 @@ def _environment(templates: Path, timezone: str) -> Environment:
 
     env = Environment(
         loader=FileSystemLoader(str(templates)),
-        autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        autoescape=True
+        if escape_everything
+        else select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -49,9 +55,7 @@ def _environment(templates: Path, timezone: str) -> Environment:
     env.filters["claim_label"] = claim_label
     env.filters["mark_md"] = lambda text, terms: mark_terms(text, terms, md_escape, "**{}**")
     env.filters["mark_txt"] = lambda text, terms: mark_terms(text, terms, str, "*{}*")
-    env.filters["mark_html"] = lambda text, terms: Markup(
-        mark_terms(text, terms, lambda t: str(escape(t)), "<mark>{}</mark>")
-    )
+    env.filters["mark_html"] = lambda text, terms: Markup(mark_terms(text, terms, _html_escape, "<mark>{}</mark>"))
     return env
 
 
@@ -158,7 +162,7 @@ def render_digest(
     digest: Digest, templates: Path | None = None, formats: tuple[str, ...] = FORMATS
 ) -> Mapping[str, str]:
     """The digest rendered in each requested format, keyed by file extension."""
-    env = _environment(templates or default_templates_dir(), digest.timezone)
+    env = template_environment(templates or default_templates_dir(), digest.timezone)
     context = {
         "digest": digest,
         "data": digest_to_dict(digest),

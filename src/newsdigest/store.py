@@ -428,25 +428,24 @@ class Store:
             else:
                 conn.execute(digests_table.insert().values(digest_date=digest_date, **values))
 
-    def last_digest_time(self, before: date) -> datetime | None:
-        """When the latest digest for a date before `before` was generated, if any."""
+    def _previous_digest(self, before: date):  # type: ignore[no-untyped-def]
+        """The row of the latest digest dated before `before`, or None."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                select(digests_table.c.generated_at)
+            return conn.execute(
+                select(digests_table.c.digest_date, digests_table.c.generated_at)
                 .where(digests_table.c.digest_date < before)
                 .order_by(digests_table.c.digest_date.desc())
             ).first()
-        return _from_iso(row[0]) if row else None
+
+    def last_digest_time(self, before: date) -> datetime | None:
+        """When the latest digest for a date before `before` was generated, if any."""
+        row = self._previous_digest(before)
+        return _from_iso(row.generated_at) if row else None
 
     def previous_digest_date(self, before: date) -> date | None:
         """The latest digest date earlier than `before`, if any."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(digests_table.c.digest_date)
-                .where(digests_table.c.digest_date < before)
-                .order_by(digests_table.c.digest_date.desc())
-            ).first()
-        return row[0] if row else None
+        row = self._previous_digest(before)
+        return row.digest_date if row else None
 
     def prune(self, before: date) -> int:
         """Forget articles whose digest date is before `before`; returns how many were removed."""
