@@ -8,11 +8,6 @@ the probe also posts its report. Skipped, with the reason, on a machine without 
 
 from __future__ import annotations
 
-import html
-import json
-import re
-import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,9 +15,9 @@ from typing import Any
 import pytest
 
 from newsdigest.archive import write_archive
+from tests.browser import CHROMIUM, probe_report, write_frame
 from tests.test_archive import _write_day
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="`chromium` is not on PATH: install Debian's chromium package to check the archive in a browser",
@@ -51,16 +46,6 @@ window.addEventListener("load", function () {
 </script>
 """
 
-WRAPPER = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>WAITING</title></head>
-<body style="margin:0">
-<iframe src="{src}" style="display:block;border:0;width:{width}px;height:800px"></iframe>
-<script>
-window.addEventListener("message", function (event) {{ document.title = "PROBE " + JSON.stringify(event.data); }});
-</script>
-</body></html>
-"""
-
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -80,29 +65,13 @@ def _measure(page: Path, width: int, *flags: str) -> dict[str, Any]:
     probed = text.replace("</body>", PROBE + "</body>", 1)
     assert probed != text, "the page has no </body> to put the probe before"
     copy.write_text(probed, encoding="utf-8")
-    wrapper = page.with_name(f"frame-{width}-{len(flags)}-{page.name}")
-    wrapper.write_text(WRAPPER.format(src=copy.name, width=width), encoding="utf-8")
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        f"--window-size={max(width + 100, 600)},800",
-        "--virtual-time-budget=2000",
-        *flags,
-        "--dump-dom",
-        wrapper.as_uri(),
-    ]
+    wrapper = write_frame(page.with_name(f"frame-{width}-{len(flags)}-{page.name}"), copy.name, width, 800)
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=False)
+        report, _dom = probe_report(wrapper, max(width + 100, 600), *flags, timeout=30)
     finally:
         copy.unlink()
         wrapper.unlink()
-    match = re.search(r"<title>PROBE (.*?)</title>", done.stdout, re.S)
-    assert match, f"chromium gave no probe report (exit {done.returncode}): {done.stderr[-2000:]}"
-    return json.loads(html.unescape(match.group(1)))
+    return report
 
 
 @pytest.mark.parametrize("width", [375, 1200])

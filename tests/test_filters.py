@@ -149,3 +149,15 @@ def test_since_last_digest_window() -> None:
     assert digest_window(date(2025, 4, 16), "UTC", 24, now, since=now + timedelta(hours=1)).start == now - timedelta(
         hours=24
     )
+
+
+def test_the_email_keeps_sections_and_marks_after_the_json_round_trip(tmp_path: Path) -> None:
+    from newsdigest.mail import load_digest, render_email
+    from newsdigest.render import render_digest
+
+    story = replace(_story(1, "Budget <b>vote</b> tonight", "City Paper"), highlights=("budget",), section="Local")
+    digest = Digest(title="D", digest_date=date(2025, 4, 16), generated_at=WHEN, stories=(story,))
+    path = tmp_path / "2025-04-16.json"
+    path.write_text(render_digest(digest)["json"], encoding="utf-8")
+    html = render_email(load_digest(path), None).html
+    assert "<mark>Budget</mark> &lt;b&gt;vote&lt;/b&gt; tonight" in html and ">Local</h2>" in html

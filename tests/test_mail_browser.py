@@ -8,10 +8,7 @@ the exact width (375 or 1200 px) inside a wrapper page, which writes the probe's
 
 from __future__ import annotations
 
-import html as html_module
 import json
-import re
-import shutil
 import subprocess
 from dataclasses import replace
 from pathlib import Path
@@ -22,25 +19,15 @@ from bs4 import BeautifulSoup
 
 from newsdigest.mail import render_email
 from newsdigest.models import Claim, SourceStatus, Story, StoryArticle
+from tests.browser import CHROMIUM, probe_report, write_frame
 from tests.test_render import WHEN, _digest
 
-CHROMIUM = shutil.which("chromium")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None,
     reason="`chromium` is not on PATH: install Debian's chromium package (.ci/run does) to render the email",
 )
 
 PLANTED = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
-
-WRAPPER = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>WAITING</title></head>
-<body style="margin:0">
-<iframe src="{src}" style="display:block;border:0;width:{width}px;height:900px"></iframe>
-<script>
-window.addEventListener("message", function (event) {{ document.title = "PROBE " + JSON.stringify(event.data); }});
-</script>
-</body></html>
-"""
 
 PROBE = """
 <script id="probe">
@@ -97,9 +84,8 @@ def _awkward_digest() -> Any:
 def _measure(page: str, tmp_path: Path, name: str, width: int, *extra: str) -> dict[str, Any]:
     """The probe's report on a copy of `page` shown `width` px wide."""
     path = _probed_copy(page, tmp_path / f"{name}-{width}.html")
-    wrapper = tmp_path / f"{name}-{width}-frame.html"
-    wrapper.write_text(WRAPPER.format(src=path.name, width=width), encoding="utf-8")
-    report, _dom = _dump(wrapper, max(width + 100, 600), *extra)
+    wrapper = write_frame(tmp_path / f"{name}-{width}-frame.html", path.name, width)
+    report, _dom = probe_report(wrapper, max(width + 100, 600), *extra)
     return report
 
 
@@ -110,27 +96,6 @@ def _probed_copy(page: str, path: Path) -> Path:
     assert probed != page
     path.write_text(probed, encoding="utf-8")
     return path
-
-
-def _dump(path: Path, width: int, *extra: str) -> tuple[dict[str, Any], str]:
-    """Load a page in headless Chromium; the probe's report from the title, and the DOM after load."""
-    command = [
-        str(CHROMIUM),
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--hide-scrollbars",
-        f"--window-size={width},900",
-        "--virtual-time-budget=3000",
-        *extra,
-        "--dump-dom",
-        path.as_uri(),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
-    match = re.search(r"<title>PROBE (.*?)</title>", done.stdout, re.S)
-    assert match, f"chromium gave no probe report (exit {done.returncode}): {done.stderr[-2000:]}"
-    return json.loads(html_module.unescape(match.group(1))), done.stdout
 
 
 @pytest.mark.parametrize("width", [375, 1200])
@@ -167,7 +132,7 @@ def test_planted_script_and_onerror_neither_run_nor_become_markup(tmp_path: Path
     report = _measure(page, tmp_path, "planted", 375)
     assert report["pwned"] == 0 and report["images"] == 0 and report["scripts"] == 1, report
     assert report["plantedAsText"], report
-    report, dom = _dump(_probed_copy(page, tmp_path / "planted-direct.html"), 1200)
+    report, dom = probe_report(_probed_copy(page, tmp_path / "planted-direct.html"), 1200)
     assert report["pwned"] == 0 and report["images"] == 0, report
     rendered = BeautifulSoup(dom, "html.parser")
     assert PLANTED in rendered.get_text()  # shown as the text it is
@@ -181,7 +146,7 @@ def test_screenshots_at_both_widths(tmp_path: Path) -> None:
     for width, scheme in ((375, "light"), (375, "dark"), (1200, "light")):
         shot = tmp_path / f"email-{width}-{scheme}.png"
         frame = tmp_path / f"frame-{width}.html"
-        frame.write_text(WRAPPER.format(src=page.name, width=width).replace("900px", "1400px"), encoding="utf-8")
+        write_frame(frame, page.name, width, 1400)
         command = [
             str(CHROMIUM),
             "--headless",

@@ -6,19 +6,17 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from newsdigest.dedup import NewDocument, assign_stories
 from newsdigest.health import SourceHealth
-from newsdigest.models import Article
 from newsdigest.store import Store, database_url
+from tests.test_store import NOW, _article, _save
 
 SERVER = os.environ.get("NEWSDIGEST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
 DAY = date(2025, 4, 16)
 
 
@@ -58,25 +56,6 @@ def _at_once(action: object, times: int) -> None:
         thread.join(timeout=300)
 
 
-def _article(n: int) -> Article:
-    return Article(
-        article_id=f"id{n}",
-        source="Paper",
-        url=f"https://paper.example/{n}.html",
-        canonical_url=f"https://paper.example/{n}.html",
-        guid=f"g{n}",
-        title=f"Title {n}",
-        published=NOW - timedelta(hours=n),
-        text=f"Article number {n} reports its own event {n} with distinct words {n * 7}.",
-        extraction="page",
-    )
-
-
-def _save(store: Store, articles: list[Article]) -> int:
-    records = assign_stories([NewDocument(a.article_id, a.title, a.text) for a in articles], store.dedup_records(DAY))
-    return store.save_articles(list(zip(articles, records, strict=True)), DAY, NOW)
-
-
 def test_bare_postgres_urls_use_the_installed_driver() -> None:
     assert database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
     assert database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
@@ -86,8 +65,8 @@ def test_bare_postgres_urls_use_the_installed_driver() -> None:
 def test_the_store_round_trips_on_postgresql(pg_state: str) -> None:
     store = Store.open(pg_state)
     try:
-        assert _save(store, [_article(1), _article(2)]) == 2
-        assert _save(store, [_article(1)]) == 0  # already there: ignored, not duplicated
+        assert _save(store, [_article(1), _article(2)], DAY) == 2
+        assert _save(store, [_article(1)], DAY) == 0  # already there: ignored, not duplicated
         assert [item.article.article_id for item in store.articles_for_digest(DAY)] == ["id1", "id2"]
         urls, guids = store.known_keys(["https://paper.example/1.html"], ["g2", "g9"])
         assert urls == {"https://paper.example/1.html"} and guids == {"g2"}
@@ -109,7 +88,7 @@ def test_concurrent_writers_keep_one_copy_of_each_article(pg_state: str) -> None
     def writer() -> None:
         store = Store.open(pg_state)
         try:
-            saved.append(_save(store, articles))
+            saved.append(_save(store, articles, DAY))
         finally:
             store.close()
 

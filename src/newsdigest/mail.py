@@ -92,6 +92,8 @@ def digest_from_dict(data: Mapping[str, Any]) -> Digest:
             story_id=item["id"],
             title=item["title"],
             is_update=item["is_update"],
+            highlights=tuple(item.get("highlights", ())),
+            section=item.get("section", ""),
             first_seen=_when(item["first_seen"]),
             latest=_when(item["latest"]),
             claims=tuple(
