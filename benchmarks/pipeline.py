@@ -14,15 +14,17 @@ share of the time Prefect's own machinery takes can be read off.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import multiprocessing
 import os
 import random
-import resource
 import sys
 import tempfile
 import threading
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -30,6 +32,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+import psutil
 
 _SYLLABLES = [
     "ka",
@@ -182,46 +186,106 @@ def build_corpus(articles: int, feeds: int, seed: int = 7) -> dict[str, bytes]:
 
 
 class CorpusServer:
-    """Serves the corpus on 127.0.0.1; feed bodies get the server's base URL filled in."""
+    """Serves the corpus on 127.0.0.1 from a process of its own, so its memory and CPU are not the flow's."""
 
-    def __init__(self, routes: dict[str, bytes]) -> None:
-        self.routes = routes
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                body = server.routes.get(self.path)
-                if body is None:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                self.send_response(200)
-                kind = "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        for path, body in list(routes.items()):
-            if path.startswith("/feeds/"):
-                routes[path] = body.replace(b"{base}", self.base.encode())
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def __init__(self, articles: int, feeds: int) -> None:
+        context = multiprocessing.get_context("spawn")
+        receiver, sender = context.Pipe(duplex=False)
+        self.process = context.Process(target=_serve_corpus, args=(articles, feeds, sender), daemon=True)
+        self.process.start()
+        self.base, self.corpus_seconds = receiver.recv()
 
     def close(self) -> None:
         """Stop serving."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self.process.terminate()
+        self.process.join(10)
+
+
+def _serve_corpus(articles: int, feeds: int, ready: Any) -> None:
+    """The server process: build the corpus, report the base URL, serve until terminated."""
+    started = time.perf_counter()
+    routes = build_corpus(articles, feeds)
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            body = routes.get(self.path)
+            if body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            # Feeds carry an ETag, so a second run asks conditionally and hears 304 Not Modified.
+            etag = f'"{zlib.crc32(body):08x}"'
+            if self.headers.get("If-None-Match") == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            kind = "application/rss+xml" if self.path.endswith(".xml") else "text/html; charset=utf-8"
+            self.send_header("Content-Type", kind)
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            return
+
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+
+    httpd = Server(("127.0.0.1", 0), Handler)
+    base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    for path, body in list(routes.items()):
+        if path.startswith("/feeds/"):
+            routes[path] = body.replace(b"{base}", base.encode())
+    ready.send((base, time.perf_counter() - started))
+    httpd.serve_forever()
+
+
+class MemorySampler:
+    """Peak resident memory of this process plus its children (Prefect's server, Dask workers), sampled.
+
+    The corpus server is left out: it stands in for the publishers' machines.
+    """
+
+    def __init__(self, exclude: set[int], interval: float = 0.2) -> None:
+        self.exclude = exclude
+        self.interval = interval
+        self.peak_total = 0.0
+        self.peak_own = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        own_process = psutil.Process()
+        own = own_process.memory_info().rss
+        total = own
+        for child in own_process.children(recursive=True):
+            if child.pid in self.exclude:
+                continue
+            with contextlib.suppress(psutil.Error):
+                total += child.memory_info().rss
+        self.peak_own = max(self.peak_own, own / 2**20)
+        self.peak_total = max(self.peak_total, total / 2**20)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._sample()
+
+    def __enter__(self) -> MemorySampler:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
 
 
 def write_config(folder: Path, base: str, feeds: int, runner: str, workers: int) -> Path:
@@ -294,13 +358,6 @@ def plain_run(config_path: Path, state: str, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process and its finished children, in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024
-
-
 def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> dict[str, Any]:
     """Serve a corpus, run the flow on it once (after a warm-up of the Prefect server), measure."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -315,19 +372,23 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
         """Starts Prefect's temporary server before the clock starts."""
 
     warm_up()
-    built = time.perf_counter()
-    routes = build_corpus(articles, feeds)
-    corpus_seconds = time.perf_counter() - built
-    server = CorpusServer(routes)
+    server = CorpusServer(articles, feeds)
     with tempfile.TemporaryDirectory(prefix="newsdigest-pipeline-") as tmp:
         folder = Path(tmp)
         config_path = write_config(folder, server.base, feeds, runner, workers)
         config = load_config(config_path)
-        started = time.perf_counter()
-        summary = flow_for(config)(
+        with MemorySampler(exclude={server.process.pid}) as memory:
+            started = time.perf_counter()
+            summary = flow_for(config)(
+                config_path=str(config_path), out_dir=str(folder / "out"), state=str(folder / "state.sqlite")
+            )
+            wall = time.perf_counter() - started
+        # The same corpus again: nothing is new and every feed answers 304.
+        again = time.perf_counter()
+        second = flow_for(config)(
             config_path=str(config_path), out_dir=str(folder / "out"), state=str(folder / "state.sqlite")
         )
-        wall = time.perf_counter() - started
+        second_wall = time.perf_counter() - again
         result: dict[str, Any] = {
             "articles": articles,
             "feeds": feeds,
@@ -339,8 +400,12 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
             "wall_seconds": round(wall, 2),
             "articles_per_second": round(summary.new_articles / wall, 1) if wall else 0.0,
             "stage_seconds": summary.seconds,
-            "corpus_seconds": round(corpus_seconds, 2),
-            "peak_rss_mb": round(peak_rss_mb(), 1),
+            "second_run_seconds": round(second_wall, 2),
+            "second_run_new_articles": second.new_articles,
+            "corpus_seconds": round(server.corpus_seconds, 2),
+            # The flow's process with Prefect's temporary server and any Dask workers; the flow's own alone.
+            "peak_rss_mb": round(memory.peak_total, 1),
+            "peak_rss_flow_process_mb": round(memory.peak_own, 1),
         }
         if plain:
             plain_wall = plain_run(config_path, str(folder / "plain.sqlite"), folder / "plain-out")
@@ -368,8 +433,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{result['articles']} articles in {feeds} feeds, runner {result['runner']}: "
         f"{result['new_articles']} new, {result['stories']} stories, {result['wall_seconds']} s, "
-        f"{result['articles_per_second']} articles/s, peak {result['peak_rss_mb']} MB\n  stages: {stages}"
+        f"{result['articles_per_second']} articles/s, peak {result['peak_rss_mb']} MB "
+        f"(flow process {result['peak_rss_flow_process_mb']} MB)\n  stages: {stages}"
     )
+    print(f"  second run (every feed 304): {result['second_run_seconds']} s, {result['second_run_new_articles']} new")
     if "plain_wall_seconds" in result:
         print(f"  without Prefect: {result['plain_wall_seconds']} s (Prefect's share {result['prefect_share']:.1%})")
     if args.json:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ from newsdigest.archive import write_archive
 from newsdigest.assemble import build_digest
 from newsdigest.boilerplate import MemoryBank, source_key
 from newsdigest.config import Config, FetchSettings, load_config
-from newsdigest.dedup import NewDocument, assign_stories
+from newsdigest.dedup import NewDocument, StoryAssigner
 from newsdigest.deliver import write_digest_files
 from newsdigest.errors import FetchError
 from newsdigest.fetch import Fetcher, Validators
@@ -38,6 +39,7 @@ from newsdigest.store import Store
 
 BOILERPLATE_RETENTION_DAYS = 30  # a line seen once and not again within this long is article text
 ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays small next to the work
+DEDUP_CHUNK = 1000  # cleaned articles deduplicated and saved together: one transaction, one task run
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ class _StageClock:
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        self.seconds[stage] = round(now - self._last, 4)
+        # A stage met more than once (fetching and deduplicating take turns) adds up.
+        self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 4)
         self._last = now
 
 
@@ -169,20 +172,31 @@ def build_articles_task(
     return articles
 
 
-@task(name="deduplicate-and-store", cache_policy=NO_CACHE)
-def dedup_task(articles: list[Article], config: Config, digest_date: date, now: datetime) -> int:
-    """Mark duplicates, group stories against the store's recent history and save, in one transaction."""
+@task(name="load-dedup-history", cache_policy=NO_CACHE)
+def dedup_history_task(config: Config, digest_date: date, now: datetime) -> StoryAssigner:
+    """Prune what aged out, then load the recent articles' signatures that new ones are compared with."""
     store = Store.open(config.state)
     try:
         since = digest_date - timedelta(days=config.dedup.retention_days)
         store.prune(since)
         store.prune_boilerplate(now - timedelta(days=BOILERPLATE_RETENTION_DAYS))
-        records = assign_stories(
-            [NewDocument(a.article_id, a.title, a.text) for a in articles],
+        return StoryAssigner(
             store.dedup_records(since),
             near_duplicate_threshold=config.dedup.near_duplicate_threshold,
             story_threshold=config.dedup.story_threshold,
         )
+    finally:
+        store.close()
+
+
+@task(name="deduplicate-and-store", cache_policy=NO_CACHE)
+def dedup_task(
+    assigner: StoryAssigner, articles: list[Article], config: Config, digest_date: date, now: datetime
+) -> int:
+    """Mark duplicates and group a chunk of articles into stories, then save the chunk in one transaction."""
+    records = assigner.assign([NewDocument(a.article_id, a.title, a.text) for a in articles])
+    store = Store.open(config.state)
+    try:
         return store.save_articles(list(zip(articles, records, strict=True)), digest_date, now)
     finally:
         store.close()
@@ -323,15 +337,24 @@ def daily_digest(
         return _dry_run_summary(config, day, results, entries, page_sources)
     progress.reporter().start("articles", len(entries))
     batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
-    article_futures = [build_articles_task.submit(batch, config, page_sources, now) for batch in batches]
-    articles = [article for future in article_futures for article in future.result()]
-    clock.lap("fetch_and_clean")
-    saved = dedup_task(articles, config, day, now)
+    article_futures = deque(build_articles_task.submit(batch, config, page_sources, now) for batch in batches)
+    assigner = dedup_history_task(config, day, now)
     clock.lap("dedup")
-
+    # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
+    # does not depend on which batch finished first), and their text is let go of: memory stays flat in N.
+    saved = 0
     new_by_source: dict[str, int] = {}
-    for article in articles:
-        new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
+    chunk: list[Article] = []
+    while article_futures:
+        chunk.extend(article_futures.popleft().result())
+        if len(chunk) >= DEDUP_CHUNK or not article_futures:
+            clock.lap("fetch_and_clean")
+            saved += dedup_task(assigner, chunk, config, day, now)
+            clock.lap("dedup")
+            for article in chunk:
+                new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
+            chunk = []
+    del assigner
     statuses = [
         SourceStatus(
             source=r.source,

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from newsdigest.dedup import (
     NUM_PERM,
     NewDocument,
+    StoryAssigner,
     StoryIndex,
     assign_stories,
     canonical_url,
@@ -119,6 +120,21 @@ def test_degenerate_texts_do_not_crash_or_merge() -> None:
     assert len(records) == 5
     assert records[1].story_id != records[0].story_id
     assert records[3].duplicate_of is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.sampled_from([BASE, REWRITE, OTHER, BASE + " Extra words at the end.", ""]), max_size=8),
+    st.integers(min_value=1, max_value=4),
+)
+def test_assigning_in_chunks_equals_one_assignment(texts: list[str], chunk: int) -> None:
+    # The flow hands articles over a chunk at a time as they are cleaned; stories must not depend on that.
+    docs = [NewDocument(str(i), f"t{i}", text) for i, text in enumerate(texts)]
+    assigner = StoryAssigner([])
+    chunked = [
+        record for start in range(0, len(docs), chunk) for record in assigner.assign(docs[start : start + chunk])
+    ]
+    assert chunked == assign_stories(docs, [])
 
 
 @settings(max_examples=40, deadline=None)

@@ -637,6 +637,52 @@ def _features(documents: Iterable[NewDocument], workers: int) -> Iterator[tuple[
                 yield document, DocumentFeatures(features.fingerprint, features.signature, terms, features.word_count)
 
 
+class StoryAssigner:
+    """Deduplication that remembers: history loaded once, new articles assigned a chunk at a time.
+
+    A run can hand its articles over as they are cleaned and let go of their text, instead of holding
+    every article until one big assignment; the result is the same as one call with all of them in order.
+    """
+
+    def __init__(
+        self, known: Sequence[DedupRecord], near_duplicate_threshold: float = 0.7, story_threshold: float = 0.22
+    ) -> None:
+        self.near_duplicate_threshold = near_duplicate_threshold
+        self.story_threshold = story_threshold
+        self._by_fingerprint: dict[str, DedupRecord] = {}
+        self._near = NearDuplicateIndex()
+        self._stories = StoryIndex()
+        self._records: dict[str, DedupRecord] = {}
+        for record in known:
+            self._remember(record)
+
+    def _remember(self, record: DedupRecord) -> None:
+        self._records[record.article_id] = record
+        self._by_fingerprint.setdefault(record.fingerprint, record)
+        self._near.add(record.article_id, record.signature)
+        self._stories.add(record.article_id, record.terms, record.story_id, candidate=record.duplicate_of is None)
+
+    def assign(self, documents: Iterable[NewDocument], workers: int = 1) -> list[DedupRecord]:
+        """Records for these documents, each compared with the history and every document before it."""
+        results: list[DedupRecord] = []
+        for document, features in _features(documents, workers):
+            fingerprint, signature, terms = features.fingerprint, features.signature, features.terms
+            original = self._by_fingerprint.get(fingerprint) if features.word_count else None
+            if original is None and features.word_count >= 20:
+                match = self._near.best_match(signature, self.near_duplicate_threshold)
+                original = self._records[match[0]] if match else None
+            if original is not None:
+                root = original.duplicate_of or original.article_id
+                record = DedupRecord(document.article_id, fingerprint, signature, terms, original.story_id, root)
+            else:
+                found = self._stories.best_story(terms, self.story_threshold)
+                story_id = found[0] if found else f"s-{document.article_id}"
+                record = DedupRecord(document.article_id, fingerprint, signature, terms, story_id)
+            results.append(record)
+            self._remember(record)
+        return results
+
+
 def assign_stories(
     documents: Iterable[NewDocument],
     known: Sequence[DedupRecord],
@@ -650,31 +696,4 @@ def assign_stories(
     per-article work (tokens, fingerprint, signature, terms) runs in that many processes; the result is
     the same.
     """
-    by_fingerprint: dict[str, DedupRecord] = {}
-    near = NearDuplicateIndex()
-    stories = StoryIndex()
-    for record in known:
-        by_fingerprint.setdefault(record.fingerprint, record)
-        near.add(record.article_id, record.signature)
-        stories.add(record.article_id, record.terms, record.story_id, candidate=record.duplicate_of is None)
-    records_by_id = {record.article_id: record for record in known}
-    results: list[DedupRecord] = []
-    for document, features in _features(documents, workers):
-        fingerprint, signature, terms = features.fingerprint, features.signature, features.terms
-        original = by_fingerprint.get(fingerprint) if features.word_count else None
-        if original is None and features.word_count >= 20:
-            match = near.best_match(signature, near_duplicate_threshold)
-            original = records_by_id[match[0]] if match else None
-        if original is not None:
-            root = original.duplicate_of or original.article_id
-            record = DedupRecord(document.article_id, fingerprint, signature, terms, original.story_id, root)
-        else:
-            found = stories.best_story(terms, story_threshold)
-            story_id = found[0] if found else f"s-{document.article_id}"
-            record = DedupRecord(document.article_id, fingerprint, signature, terms, story_id)
-        results.append(record)
-        records_by_id[record.article_id] = record
-        by_fingerprint.setdefault(fingerprint, record)
-        near.add(record.article_id, signature)
-        stories.add(record.article_id, terms, record.story_id, candidate=record.duplicate_of is None)
-    return results
+    return StoryAssigner(known, near_duplicate_threshold, story_threshold).assign(documents, workers)
