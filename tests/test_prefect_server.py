@@ -9,7 +9,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -45,12 +46,15 @@ def _prefect(env: dict[str, str], *args: str, timeout: float = 180) -> subproces
     return done
 
 
-@pytest.fixture(scope="module")
-def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """`prefect server start` on 127.0.0.1 with its own home folder, and the environment to reach it."""
+@contextmanager
+def running_server(home: Path, server_env: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """`prefect server start` on 127.0.0.1 with `home` as its home folder; yields the environment to reach it.
+
+    `server_env` is given to the server process only (its database URL, say): clients need nothing but the API
+    URL, so the yielded environment leaves it out, as a worker on another machine would.
+    """
     if not Path(PREFECT).exists():
         pytest.skip(f"the prefect command is not at {PREFECT}")
-    home = tmp_path_factory.mktemp("prefect-home")
     port = _free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {
@@ -66,7 +70,7 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
     server = subprocess.Popen(
         [PREFECT, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
         cwd=home,
-        env=env,
+        env={**env, **(server_env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -87,27 +91,26 @@ def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[st
         log.close()
 
 
-@pytest.fixture(scope="module")
-def deployed(prefect_server: dict[str, str]) -> dict[str, str]:
+def deploy_all(env: dict[str, str]) -> None:
     """The work pool and both deployments of prefect.yaml, as a user creates them."""
-    _prefect(prefect_server, "work-pool", "create", "newsdigest", "--type", "process")
-    _prefect(prefect_server, "--no-prompt", "deploy", "--all")
-    return prefect_server
+    _prefect(env, "work-pool", "create", "newsdigest", "--type", "process")
+    _prefect(env, "--no-prompt", "deploy", "--all")
 
 
-def test_a_triggered_deployment_run_writes_the_digest(deployed: dict[str, str], tmp_path: Path) -> None:
+def run_manual_deployment(env: dict[str, str], tmp_path: Path) -> Path:
+    """Trigger `daily_digest/manual` with a process worker running, wait until it completes; its digest folder."""
     out, state = tmp_path / "digests", tmp_path / "state.sqlite"
     worker_log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
         [PREFECT, "worker", "start", "--pool", "newsdigest", "--type", "process"],
         cwd=ROOT,
-        env=deployed,
+        env=env,
         stdout=worker_log,
         stderr=subprocess.STDOUT,
     )
     try:
         run = _prefect(
-            deployed,
+            env,
             "deployment",
             "run",
             "daily_digest/manual",
@@ -124,9 +127,32 @@ def test_a_triggered_deployment_run_writes_the_digest(deployed: dict[str, str], 
     finally:
         _stop(worker)
         worker_log.close()
+    return out
+
+
+def assert_seeds_digest(out: Path) -> None:
+    """The digest of the seeds' day, in both formats."""
     digest = json.loads((out / "2025-04-16.json").read_text(encoding="utf-8"))
     assert len(digest["stories"]) >= 15
     assert (out / "2025-04-16.md").read_text(encoding="utf-8").startswith("# ")
+
+
+@pytest.fixture(scope="module")
+def prefect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`prefect server start` on 127.0.0.1 (SQLite under its own home folder), and the environment to reach it."""
+    with running_server(tmp_path_factory.mktemp("prefect-home")) as env:
+        yield env
+
+
+@pytest.fixture(scope="module")
+def deployed(prefect_server: dict[str, str]) -> dict[str, str]:
+    """The server with the work pool and both deployments of prefect.yaml."""
+    deploy_all(prefect_server)
+    return prefect_server
+
+
+def test_a_triggered_deployment_run_writes_the_digest(deployed: dict[str, str], tmp_path: Path) -> None:
+    assert_seeds_digest(run_manual_deployment(deployed, tmp_path))
 
 
 def test_the_daily_deployment_has_its_schedule_active(deployed: dict[str, str]) -> None:
