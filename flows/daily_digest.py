@@ -226,6 +226,7 @@ def render_task(
             new_articles=new_articles,
             rules=make_rules(config.filters, config.sources),
             sections=config.digest.sections,
+            summarizer=config.summarizer,
         )
         # Deliveries that failed since the previous digest go in this one's footer.
         digest = replace(digest, notes=digest.notes + delivery_failure_notes(store, digest_date))

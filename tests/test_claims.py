@@ -12,9 +12,9 @@ from newsdigest.claims import (
     numbers_in,
     quotes_in,
     select_claims,
-    split_sentences,
 )
 from newsdigest.clean import clean_text
+from newsdigest.sentences import split_sentences
 from tests.conftest import SEED_ARTICLE
 
 SEED_TEXT = clean_text(SEED_ARTICLE.read_text(encoding="utf-8"))

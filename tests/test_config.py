@@ -86,3 +86,66 @@ def test_clean_settings(tmp_path: Path) -> None:
         parse_config({"clean": {"source_memory": "yes"}}, tmp_path)
     with pytest.raises(ConfigError, match="memory_pages"):
         parse_config({"clean": {"memory_pages": 2}}, tmp_path)
+
+
+def test_summarizer_is_extractive_unless_configured(tmp_path: Path) -> None:
+    settings = parse_config({}, tmp_path).summarizer
+    assert settings.backend == "extractive" and not settings.enabled
+    assert settings.timeout_seconds == 60 and settings.max_claims == 5 and settings.temperature == 0
+    # Endpoint keys may stay in the file while the backend is switched off.
+    off = parse_config({"summarizer": {"base_url": "http://127.0.0.1:8080/v1"}}, tmp_path).summarizer
+    assert off.base_url == "http://127.0.0.1:8080/v1" and not off.enabled
+
+
+def test_openai_summarizer_settings(tmp_path: Path) -> None:
+    table = {
+        "backend": "openai",
+        "base_url": "http://127.0.0.1:11434/v1/",
+        "model": "llama3.1:8b",
+        "api_key_env": "LLM_API_KEY",
+        "timeout_seconds": 120,
+        "max_claims": 4,
+        "temperature": 0.2,
+        "max_input_chars": 8000,
+    }
+    settings = parse_config({"summarizer": table}, tmp_path).summarizer
+    assert settings.enabled and settings.base_url == "http://127.0.0.1:11434/v1"  # the trailing slash goes
+    assert (settings.model, settings.api_key_env, settings.timeout_seconds) == ("llama3.1:8b", "LLM_API_KEY", 120.0)
+    assert (settings.max_claims, settings.temperature, settings.max_input_chars) == (4, 0.2, 8000)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"backend": "gpt"}, "backend must be extractive or openai"),
+        ({"backend": "openai", "model": "m"}, "base_url is needed"),
+        ({"backend": "openai", "base_url": "http://127.0.0.1:8080/v1"}, "model is needed"),
+        ({"base_url": "ftp://127.0.0.1/v1"}, "base_url must be an http"),
+        ({"base_url": "127.0.0.1:8080"}, "base_url must be an http"),
+        ({"timeout_seconds": 0}, "timeout_seconds must be positive"),
+        ({"timeout_seconds": "60"}, "timeout_seconds must be"),
+        ({"max_claims": 0}, "max_claims must be at least 1"),
+        ({"max_claims": True}, "max_claims must be int"),
+        ({"temperature": 3}, "temperature must be between 0 and 2"),
+        ({"max_input_chars": 10}, "max_input_chars must be at least"),
+        ({"api_key": "sk-123"}, "must not hold an API key in clear"),
+        ({"modle": "m"}, "unknown key 'modle' in \\[summarizer\\]"),
+    ],
+)
+def test_bad_summarizer_settings_are_named(tmp_path: Path, table: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config({"summarizer": table}, tmp_path)
+
+
+def test_summarizer_errors_name_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[digest]\ntitle = "x"\n\n[summarizer]\nbackend = "openai"\nmodel = "m"\nbase_url = "file:///x"\n')
+    with pytest.raises(ConfigError, match=r"\[summarizer\] base_url must be an http\(s\) URL.*\(line 7\)"):
+        load_config(path)
+    path.write_text('[summarizer]\nbackend = "openai"\nmodel = "m"\n')
+    with pytest.raises(ConfigError, match=r"base_url is needed.*\(line 1\)"):
+        load_config(path)
+    path.write_text('[summarizer]\nbackend = "openai"\napi_key = "sk-secret"\n')
+    with pytest.raises(ConfigError, match="api_key_env") as raised:
+        load_config(path)
+    assert "sk-secret" not in str(raised.value)

@@ -4,20 +4,44 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from newsdigest.claims import extract_claims, fidelity_problems, select_claims
-from newsdigest.filters import Rules, arrange
-from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle
+from newsdigest.config import SummarizerSettings
+from newsdigest.filters import Rules, arrange, left_out_note, make_rules
+from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle, WatchList
 from newsdigest.store import Store, StoredArticle
+
+if TYPE_CHECKING:
+    from newsdigest.llm import LLMSummarizer
 
 log = logging.getLogger(__name__)
 
+# Articles whose texts are read from the store in one query when filtering by include/exclude.
+TEXT_CHUNK = 500
 
-def story_from_articles(story_id: str, items: Sequence[StoredArticle], digest_date: date, word_budget: int) -> Story:
-    """One story from its stored articles: its outlets, times, whether it is an update, its claims."""
+
+def story_from_articles(
+    story_id: str,
+    items: Sequence[StoredArticle],
+    digest_date: date,
+    word_budget: int,
+    summarizer: LLMSummarizer | None = None,
+    texts: Mapping[str, str] | None = None,
+) -> Story:
+    """One story from its stored articles: its outlets, times, whether it is an update, its claims.
+
+    `texts` supplies article texts by id when the items were loaded without them. With a
+    summarizer, a language model picks the claims; when it fails, the extractive claims stand.
+    """
+    if texts is not None:
+        items = [
+            replace(item, article=replace(item.article, text=texts.get(item.article.article_id, item.article.text)))
+            for item in items
+        ]
     items = sorted(items, key=lambda item: (item.article.published or item.first_seen, item.article.article_id))
     listed = tuple(
         StoryArticle(
@@ -53,6 +77,12 @@ def story_from_articles(story_id: str, items: Sequence[StoredArticle], digest_da
             log.warning("dropped a claim that failed the fidelity check: %s", "; ".join(problems))
             continue
         claims.append(claim)
+    if summarizer is not None:
+        articles = [item.article for item in items if item.dedup.duplicate_of is None]
+        title = articles[0].title if articles else story_id
+        chosen = summarizer.story_claims(articles, candidates, carriers, word_budget, story=title)
+        if chosen:
+            claims = list(chosen)
     originals = [entry for entry in listed if entry.duplicate_of is None] or list(listed)
     is_update = any(not entry.is_new for entry in listed)
     headline_source = [entry for entry in originals if entry.is_new] if is_update else originals
@@ -68,10 +98,74 @@ def story_from_articles(story_id: str, items: Sequence[StoredArticle], digest_da
     )
 
 
-def _story_rank(story: Story) -> tuple[float, float, str]:
+# A story's rank is 1.5 a carrying outlet plus its best claim's score, capped here so that a
+# story's rank has an upper bound known before its claims are extracted (see build_digest).
+OUTLET_WEIGHT = 1.5
+STORY_CLAIM_SCORE_CAP = 8.0
+# Stories whose claims are extracted together before the stopping test is tried again.
+STORY_BATCH = 64
+
+
+def _rank_value(story: Story) -> float:
     best = max((claim.score for claim in story.claims), default=0.0)
+    return len(story.outlets) * OUTLET_WEIGHT + min(best, STORY_CLAIM_SCORE_CAP)
+
+
+def _story_rank(story: Story) -> tuple[float, float, str]:
     latest = story.latest.timestamp() if story.latest else 0.0
-    return (-(len(story.outlets) * 1.5 + best), -latest, story.story_id)
+    return (-_rank_value(story), -latest, story.story_id)
+
+
+def _rank_bound(story_id: str, items: Sequence[StoredArticle]) -> tuple[float, float, str]:
+    """The best sort key a story of these articles can reach, whatever its claims (see _story_rank)."""
+    outlets = len({item.article.source for item in items})
+    latest = max((item.article.published or item.first_seen).timestamp() for item in items)
+    return (-(outlets * OUTLET_WEIGHT + STORY_CLAIM_SCORE_CAP), -latest, story_id)
+
+
+def _admitted(store: Store, items: list[StoredArticle], rules: Rules | None) -> list[StoredArticle]:
+    """The articles the rules admit; texts are read in chunks only when include/exclude lists need them."""
+    if rules is None or not rules.reads_text():
+        return items
+    kept: list[StoredArticle] = []
+    for start in range(0, len(items), TEXT_CHUNK):
+        chunk = items[start : start + TEXT_CHUNK]
+        texts = store.article_texts(item.article.article_id for item in chunk)
+        for item in chunk:
+            article = replace(item.article, text=texts.get(item.article.article_id, ""))
+            if rules.admits(article):
+                kept.append(item)
+    return kept
+
+
+def _originals_texts(store: Store, groups: Sequence[Sequence[StoredArticle]]) -> dict[str, str]:
+    """Texts of the articles whose claims are extracted: the originals, not their copies."""
+    ids = [item.article.article_id for items in groups for item in items if item.dedup.duplicate_of is None]
+    return store.article_texts(ids)
+
+
+def _best_stories(
+    store: Store, by_story: Mapping[str, list[StoredArticle]], digest_date: date, word_budget: int, keep: int | None
+) -> list[Story]:
+    """Stories best first; with `keep`, only as many are built as it takes to be sure of the best `keep`.
+
+    Stories are built in order of their rank's upper bound, a batch at a time, and building stops
+    once the `keep`-th best story so far sorts before the bound of every story not yet built: those
+    could not make the cut, so their claims are never extracted (the bulk of a big day's cost).
+    """
+    pending = sorted(by_story.items(), key=lambda pair: _rank_bound(*pair))
+    built: list[Story] = []
+    for start in range(0, len(pending), STORY_BATCH):
+        if keep is not None and len(built) >= keep:
+            built.sort(key=_story_rank)
+            # Ties on the rank value go to the later story, so the bound includes its time.
+            if _story_rank(built[keep - 1]) < _rank_bound(*pending[start]):
+                break
+        batch = pending[start : start + STORY_BATCH]
+        texts = _originals_texts(store, [items for _, items in batch])
+        built.extend(story_from_articles(sid, items, digest_date, word_budget, texts=texts) for sid, items in batch)
+    built.sort(key=_story_rank)
+    return built
 
 
 def build_digest(
@@ -87,35 +181,64 @@ def build_digest(
     new_articles: int = 0,
     rules: Rules | None = None,
     sections: str = "none",
+    summarizer: SummarizerSettings | None = None,
 ) -> Digest:
     """The digest for a date: every story that gained an article on that date, best first.
 
     With rules, articles outside the watch lists are left out, watched stories come first with
     their terms marked, per-source caps and weights apply, and stories get their sections.
+    With a summarizer whose backend is openai, a language model picks each story's claims.
     """
-    day = store.articles_for_digest(digest_date)
-    if rules is not None:
-        day = [item for item in day if rules.admits(item.article)]
+    rules = rules or make_rules(WatchList(), [])
+    # Metadata first, texts later and a chunk at a time: a big day's texts never sit in memory at once.
+    day = _admitted(store, store.articles_for_digest(digest_date, with_text=False), rules)
     story_ids = {item.dedup.story_id for item in day}
+    history = store.articles_of_stories(story_ids, until=digest_date, with_text=False)
     by_story: dict[str, list[StoredArticle]] = defaultdict(list)
-    for item in store.articles_of_stories(story_ids, until=digest_date):
-        if rules is None or rules.admits(item.article):
-            by_story[item.dedup.story_id].append(item)
-    stories = [story_from_articles(story_id, items, digest_date, word_budget) for story_id, items in by_story.items()]
-    stories.sort(key=_story_rank)
-    notes: tuple[str, ...] = ()
-    if rules is not None:
-        stories, cap_notes = arrange(stories, rules, sections)
-        notes += tuple(cap_notes)
-    if len(stories) > max_stories:
-        notes += (f"{len(stories) - max_stories} more stories were left out (max_stories = {max_stories}).",)
+    for item in _admitted(store, history, rules):
+        by_story[item.dedup.story_id].append(item)
+    if rules.reorders():
+        # Watch terms, weights and caps can lift any story: every one is built and arranged.
+        stories, notes = arrange(
+            _best_stories(store, by_story, digest_date, word_budget, None), rules, sections, max_stories
+        )
+    else:
+        best = _best_stories(store, by_story, digest_date, word_budget, max_stories)
+        stories, notes = arrange(best[:max_stories], rules, sections)
+        if len(by_story) > max_stories:
+            notes.append(left_out_note(len(by_story) - max_stories, max_stories))
+    if summarizer is not None and summarizer.enabled:
+        stories = _with_model_claims(store, stories, by_story, digest_date, word_budget, summarizer)
     return Digest(
         title=title,
         digest_date=digest_date,
         generated_at=generated_at,
-        stories=tuple(stories[:max_stories]),
+        stories=tuple(stories),
         sources=tuple(sources),
         new_articles=new_articles,
         timezone=timezone,
-        notes=notes,
+        notes=tuple(notes),
     )
+
+
+def _with_model_claims(
+    store: Store,
+    stories: Sequence[Story],
+    by_story: Mapping[str, list[StoredArticle]],
+    digest_date: date,
+    word_budget: int,
+    settings: SummarizerSettings,
+) -> list[Story]:
+    """The chosen stories with the language model's claims where it gives faithful ones; order unchanged."""
+    # Imported only here: with the default (extractive) backend the model client is never even loaded.
+    from newsdigest.llm import LLMSummarizer
+
+    texts = _originals_texts(store, [by_story[story.story_id] for story in stories])
+    with LLMSummarizer(settings) as client:
+        rebuilt = []
+        for story in stories:
+            fresh = story_from_articles(
+                story.story_id, by_story[story.story_id], digest_date, word_budget, client, texts
+            )
+            rebuilt.append(replace(story, claims=fresh.claims))
+    return rebuilt

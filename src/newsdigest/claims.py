@@ -8,76 +8,8 @@ from dataclasses import dataclass, replace
 
 from newsdigest.dedup import words
 from newsdigest.models import Claim
-
-# --- sentences -------------------------------------------------------------------------------------
-
-_ABBREVIATIONS = {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "sen",
-    "rep",
-    "gov",
-    "gen",
-    "col",
-    "lt",
-    "sgt",
-    "capt",
-    "st",
-    "jr",
-    "sr",
-    "inc",
-    "corp",
-    "co",
-    "ltd",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "aug",
-    "sept",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-    "no",
-    "vs",
-    "etc",
-    "u.s",
-    "u.k",
-    "u.n",
-    "e.g",
-    "i.e",
-    "approx",
-    "dept",
-    "est",
-    "fig",
-    "mt",
-    "ft",
-}
-_BOUNDARY = re.compile(r"([.!?\u2026][\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
-MAX_SENTENCE_CHARS = 2_000
-
-
-def split_sentences(paragraph: str) -> list[str]:
-    """Sentences of one paragraph, split on end punctuation but not after common abbreviations."""
-    sentences: list[str] = []
-    start = 0
-    for match in _BOUNDARY.finditer(paragraph):
-        end = match.end(1)
-        before = paragraph[start:end].rstrip(".!?\"'\u201d\u2019)]").split()
-        last_word = before[-1].lower().rstrip(".") if before else ""
-        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
-            continue
-        sentences.append(paragraph[start:end].strip())
-        start = match.end()
-    tail = paragraph[start:].strip()
-    if tail:
-        sentences.append(tail)
-    return [s for s in sentences if s]
-
+from newsdigest.salience import sentence_scores
+from newsdigest.sentences import paragraph_sentences
 
 # --- attribution -----------------------------------------------------------------------------------
 
@@ -278,10 +210,36 @@ def _score(sentence: str, index: int, total: int, attributed: bool) -> float:
     return round(score, 3)
 
 
+# A denial or rebuttal is the other side of a story's claims: a reader needs it even when it comes
+# last and short, as such statements tend to.
+_DENIALS = {"denied", "denies", "rejected", "rejects", "dismissed", "dismisses", "disputed", "disputes", "countered"}
+DENIAL_BONUS = 1.5
+
+# How much the trained sentence-salience model (newsdigest.salience) adds to a sentence's score:
+# the article's best sentence gets SALIENCE_WEIGHT, the next ones less, down to nothing at rank
+# SALIENT_RANKS. Sentences within those ranks are candidates even without a speaker or a figure.
+SALIENCE_WEIGHT = 6.0
+# A sentence with a web address is a site's own promotion ("join us at example.com/join") more
+# often than news; it is no key point on salience alone.
+_WEB_ADDRESS = re.compile(r"https?://|www\.|\b[\w-]+\.[a-z]{2,}/")
+SALIENT_RANKS = 5
+
+
+def _salience_bonus(sentences: Sequence[str], title: str) -> list[float]:
+    """Per sentence, the score it earns from its salience rank within the article."""
+    scores = sentence_scores(sentences, title)
+    bonus = [0.0] * len(sentences)
+    for rank, index in enumerate(sorted(range(len(scores)), key=lambda i: (-scores[i], i))):
+        if rank >= SALIENT_RANKS:
+            break
+        bonus[index] = SALIENCE_WEIGHT * (1.0 - rank / SALIENT_RANKS)
+    return bonus
+
+
 _FULL_NAME = re.compile(r"\b[A-Z][a-z\u00e0-\u024f'’-]+(?:\s+[A-Z][a-z\u00e0-\u024f'’-]+){1,2}\b")
 
 
-def extract_claims(text: str, article_id: str = "", outlet: str = "") -> list[Claim]:
+def extract_claims(text: str, article_id: str = "", outlet: str = "", title: str = "") -> list[Claim]:
     """Every candidate claim of an article, in article order: attributed statements, figures, the lead."""
     memory = _SpeakerMemory()
     # Names introduced without a speech verb ("Andrii Cherniak of HUR gave the warning") still let a
@@ -289,12 +247,8 @@ def extract_claims(text: str, article_id: str = "", outlet: str = "") -> list[Cl
     for match in _FULL_NAME.finditer(text):
         if match.group(0).split()[0].lower() not in _NOT_SPEAKERS:
             memory.full_names.append(match.group(0))
-    paragraphs = [p for p in text.split("\n") if p.strip()]
-    sentences: list[tuple[int, str]] = []
-    for number, paragraph in enumerate(paragraphs):
-        for sentence in split_sentences(paragraph[: MAX_SENTENCE_CHARS * 20]):
-            if len(sentence) <= MAX_SENTENCE_CHARS:
-                sentences.append((number, sentence))
+    sentences = paragraph_sentences(text)
+    salient = _salience_bonus([sentence for _, sentence in sentences], title)
     claims: list[Claim] = []
     previous_paragraph = -1
     for index, (paragraph, sentence) in enumerate(sentences):
@@ -313,7 +267,9 @@ def extract_claims(text: str, article_id: str = "", outlet: str = "") -> list[Cl
                 speaker_role=role,
                 cue=attribution.cue,
                 claim_date=sentence_date or memory.dates.get(speaker),
-                score=_score(sentence, index, len(sentences), True),
+                score=_score(sentence, index, len(sentences), True)
+                + salient[index]
+                + (DENIAL_BONUS if attribution.cue in _DENIALS else 0.0),
                 outlets=outlets,
                 article_id=article_id,
             )
@@ -323,12 +279,12 @@ def extract_claims(text: str, article_id: str = "", outlet: str = "") -> list[Cl
             claims[-1] = replace(last, text=f"{last.text} {sentence}", score=last.score + 0.8)
             previous_paragraph = paragraph
             continue
-        elif index == 0 or figures:
+        elif index == 0 or figures or (salient[index] and not _WEB_ADDRESS.search(sentence)):
             claim = Claim(
                 text=sentence,
-                kind="lead" if index == 0 else "figure",
+                kind="lead" if index == 0 else "figure" if figures else "fact",
                 claim_date=sentence_date,
-                score=_score(sentence, index, len(sentences), False) + (1.0 if index == 0 else 0.0),
+                score=_score(sentence, index, len(sentences), False) + (1.0 if index == 0 else 0.0) + salient[index],
                 outlets=outlets,
                 article_id=article_id,
             )
@@ -382,11 +338,27 @@ def select_claims(candidates: Sequence[Claim], word_budget: int) -> tuple[Claim,
         best = min(remaining, key=rank)
         remaining.remove(best)
         length = len(best.text.split())
-        if used + length > word_budget and chosen:
+        if (used + length > word_budget and chosen) or _adds_nothing(best, chosen):
             continue
         chosen.append(best)
         used += length
     return tuple(chosen)
+
+
+# A claim most of whose longer words the chosen claims already hold, and no new figure, repeats them.
+REPEAT_SHARE = 0.6
+
+
+def _adds_nothing(claim: Claim, chosen: Sequence[Claim]) -> bool:
+    """Whether a claim only repeats what the chosen claims say: no new figure, its words mostly covered."""
+    if not chosen:
+        return False
+    said = " ".join(kept.text for kept in chosen)
+    if any(number not in said for number in numbers_in(claim.text)):
+        return False
+    own = {word for word in words(claim.text) if len(word) > 3}
+    covered = {word for word in words(said) if len(word) > 3}
+    return bool(own) and len(own & covered) / len(own) >= REPEAT_SHARE
 
 
 def fidelity_problems(claim: Claim, sources: Sequence[str]) -> list[str]:

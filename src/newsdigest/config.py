@@ -117,6 +117,30 @@ class RunSettings:
     dask_workers: int = 2  # worker processes of the local cluster
 
 
+SUMMARIZER_BACKENDS = ("extractive", "openai")
+
+
+@dataclass(frozen=True)
+class SummarizerSettings:
+    """Where key claims come from: the built-in extractor, or an OpenAI-compatible chat endpoint."""
+
+    backend: str = "extractive"  # extractive (no network) or openai (a llama.cpp, vLLM or Ollama server)
+    base_url: str | None = None  # the API root, e.g. http://127.0.0.1:8080/v1; /chat/completions is appended
+    model: str | None = None
+    # The name of the environment variable that holds the API key; the key itself is never in the file.
+    api_key_env: str | None = None
+    timeout_seconds: float = 60.0  # one story's request, answer included
+    max_claims: int = 5  # claims asked for (and kept) per story
+    temperature: float = 0.0
+    # Article text sent per story, shared among its articles: small local models have small contexts.
+    max_input_chars: int = 12_000
+
+    @property
+    def enabled(self) -> bool:
+        """Whether a language model is asked at all."""
+        return self.backend == "openai"
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole configuration of one run."""
@@ -129,6 +153,7 @@ class Config:
     email: EmailSettings = field(default_factory=EmailSettings)
     filters: WatchList = field(default_factory=WatchList)  # applies to every source
     run: RunSettings = field(default_factory=RunSettings)
+    summarizer: SummarizerSettings = field(default_factory=SummarizerSettings)
     state: str = DEFAULT_STATE_PATH  # a SQLite path or an SQLAlchemy database URL
     path: Path | None = None  # the file this came from
 
@@ -158,8 +183,18 @@ class Config:
 
 
 _ALLOWED: dict[str, set[str]] = {
-    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email", "filters", "run"},
+    "": {"digest", "fetch", "dedup", "clean", "store", "sources", "email", "filters", "run", "summarizer"},
     "run": {"task_runner", "dask_address", "dask_workers"},
+    "summarizer": {
+        "backend",
+        "base_url",
+        "model",
+        "api_key_env",
+        "timeout_seconds",
+        "max_claims",
+        "temperature",
+        "max_input_chars",
+    },
     "digest": {
         "title",
         "date",
@@ -319,6 +354,56 @@ def _parse_run(raw: dict[str, Any], where: str) -> RunSettings:
     return run
 
 
+def _parse_summarizer(raw: dict[str, Any], where: str) -> SummarizerSettings:
+    """The [summarizer] table: the claim backend and, for openai, its endpoint."""
+    if "api_key" in raw:
+        raise ConfigError(
+            f"{where}: [summarizer] must not hold an API key in clear; put it in an environment variable and "
+            "name that variable with api_key_env"
+        )
+    _check_keys(raw, "summarizer", where)
+    settings = SummarizerSettings()
+    if "backend" in raw:
+        backend = _typed(raw, "backend", str, where, "summarizer").strip().lower()
+        if backend not in SUMMARIZER_BACKENDS:
+            raise ConfigError(f"{where}: [summarizer] backend must be extractive or openai, got {raw['backend']!r}")
+        settings = replace(settings, backend=backend)
+    for key in ("model", "api_key_env"):
+        if key in raw:
+            settings = replace(settings, **{key: _typed(raw, key, str, where, "summarizer").strip() or None})
+    if "base_url" in raw:
+        base_url = _typed(raw, "base_url", str, where, "summarizer").strip().rstrip("/")
+        try:
+            host = urlsplit(base_url).hostname if base_url.lower().startswith(("https://", "http://")) else None
+        except ValueError:
+            host = None
+        if not host or any(c.isspace() for c in base_url):
+            raise ConfigError(f"{where}: [summarizer] base_url must be an http(s) URL, got {raw['base_url']!r}")
+        settings = replace(settings, base_url=base_url)
+    if "timeout_seconds" in raw:
+        timeout = float(_typed(raw, "timeout_seconds", (int, float), where, "summarizer"))
+        if timeout <= 0:
+            raise ConfigError(f"{where}: [summarizer] timeout_seconds must be positive, got {timeout}")
+        settings = replace(settings, timeout_seconds=timeout)
+    if "temperature" in raw:
+        temperature = float(_typed(raw, "temperature", (int, float), where, "summarizer"))
+        if not 0.0 <= temperature <= 2.0:
+            raise ConfigError(f"{where}: [summarizer] temperature must be between 0 and 2, got {temperature}")
+        settings = replace(settings, temperature=temperature)
+    for key, least in (("max_claims", 1), ("max_input_chars", 1_000)):
+        if key in raw:
+            value = _typed(raw, key, int, where, "summarizer")
+            if value < least:
+                raise ConfigError(f"{where}: [summarizer] {key} must be at least {least}, got {value}")
+            settings = replace(settings, **{key: value})
+    # Checked last: a key given with a wrong type is reported as that, not as missing.
+    if settings.enabled:
+        for key in ("base_url", "model"):
+            if getattr(settings, key) is None:
+                raise ConfigError(f'{where}: [summarizer] {key} is needed when backend = "openai"')
+    return settings
+
+
 def parse_watch_list(table: dict[str, Any], where: str, section: str) -> WatchList:
     """include / exclude / highlight arrays of keywords or /regular expressions/, each checked."""
     values: dict[str, tuple[str, ...]] = {}
@@ -462,6 +547,7 @@ def parse_config(
     clean_raw = data.get("clean", {})
     filters_raw = data.get("filters", {})
     run_raw = data.get("run", {})
+    summarizer_raw = data.get("summarizer", {})
     tables = {
         "digest": digest_raw,
         "fetch": fetch_raw,
@@ -470,11 +556,14 @@ def parse_config(
         "store": store_raw,
         "filters": filters_raw,
         "run": run_raw,
+        "summarizer": summarizer_raw,
     }
     for section, table in tables.items():
         if not isinstance(table, dict):
             raise ConfigError(f"{where}: [{section}] must be a table")
-        _check_keys(table, section, where)
+        # [summarizer] checks its own keys, so that an api_key in clear gets its own message.
+        if section != "summarizer":
+            _check_keys(table, section, where)
 
     digest = DigestSettings()
     if "title" in digest_raw:
@@ -600,6 +689,7 @@ def parse_config(
         clean=clean,
         filters=parse_watch_list(filters_raw, where, "filters"),
         run=_parse_run(run_raw, where),
+        summarizer=_parse_summarizer(summarizer_raw, where),
         email=email,
         state=state,
     )

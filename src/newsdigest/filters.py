@@ -71,6 +71,18 @@ class Rules:
         """The source's category, if the config gives one."""
         return self.by_source[source].category if source in self.by_source else None
 
+    def reads_text(self) -> bool:
+        """Whether admitting an article needs its text (any include or exclude list)."""
+        watches = [self.global_watch, *(source.watch for source in self.by_source.values())]
+        return any(watch.include or watch.exclude for watch in watches)
+
+    def reorders(self) -> bool:
+        """Whether these rules can move a story past a better-ranked one: watch terms, weights or caps."""
+        watches = [self.global_watch, *(source.watch for source in self.by_source.values())]
+        return any(watch.include or watch.highlight for watch in watches) or any(
+            source.weight != 1.0 or source.max_stories is not None for source in self.by_source.values()
+        )
+
 
 def make_rules(global_watch: WatchList, sources: Sequence[Source]) -> Rules:
     """Rules for a run's sources."""
@@ -83,11 +95,15 @@ def lead_source(story: Story) -> str:
     return originals[0].source
 
 
-def arrange(stories: Sequence[Story], rules: Rules, sections: str) -> tuple[list[Story], list[str]]:
+def arrange(
+    stories: Sequence[Story], rules: Rules, sections: str, limit: int | None = None
+) -> tuple[list[Story], list[str]]:
     """Mark highlights and sections, put watched stories first, apply caps; returns stories and notes.
 
     `stories` arrive best first; a watched story keeps its relative order among watched ones,
-    and a source's weight moves its stories up or down among their peers.
+    and a source's weight moves its stories up or down among their peers. With a limit, the best
+    `limit` stories are kept before they are grouped into sections, so sections never push a
+    better story out, and a note says how many were left out.
     """
     marked = []
     for position, story in enumerate(stories):
@@ -112,6 +128,8 @@ def arrange(stories: Sequence[Story], rules: Rules, sections: str) -> tuple[list
             continue
         led[source] = led.get(source, 0) + 1
         kept.append(story)
+    left_out = max(len(kept) - limit, 0) if limit is not None else 0
+    kept = kept[:limit] if limit is not None else kept
     if sections != "none":
         order: dict[str, int] = {}
         for story in kept:
@@ -123,4 +141,11 @@ def arrange(stories: Sequence[Story], rules: Rules, sections: str) -> tuple[list
         f"(max_stories = {rules.cap(source)})."
         for source, count in sorted(dropped.items())
     ]
+    if left_out and limit is not None:
+        notes.append(left_out_note(left_out, limit))
     return kept, notes
+
+
+def left_out_note(count: int, limit: int) -> str:
+    """The footer line for stories beyond the digest's max_stories."""
+    return f"{count} more {'story was' if count == 1 else 'stories were'} left out (max_stories = {limit})."

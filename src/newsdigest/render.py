@@ -86,6 +86,8 @@ def claim_label(claim: Claim) -> str:
         parts.append(f"{claim.speaker} ({claim.speaker_role})" if claim.speaker_role else claim.speaker)
     elif claim.kind == "figure":
         parts.append("Figures")
+    elif claim.kind == "fact":
+        parts.append("Key point")
     else:
         parts.append("Lead")
     if claim.claim_date:

@@ -320,26 +320,36 @@ class Store:
             )
         return result.rowcount or 0
 
-    def articles_for_digest(self, digest_date: date) -> list[StoredArticle]:
-        """Articles assigned to one digest date, oldest first."""
-        return self._stored(select(articles_table).where(articles_table.c.digest_date == digest_date))
+    def articles_for_digest(self, digest_date: date, with_text: bool = True) -> list[StoredArticle]:
+        """Articles assigned to one digest date, oldest first (without their text, when asked: it is the bulk)."""
+        return self._stored(articles_table.c.digest_date == digest_date, with_text)
 
-    def articles_of_stories(self, story_ids: Iterable[str], until: date) -> list[StoredArticle]:
+    def articles_of_stories(self, story_ids: Iterable[str], until: date, with_text: bool = True) -> list[StoredArticle]:
         """Every stored article of these stories up to a digest date: a story's whole history."""
         ids = sorted(set(story_ids))
         found: list[StoredArticle] = []
         for chunk in _chunks(ids, 500):
             found.extend(
                 self._stored(
-                    select(articles_table).where(
-                        articles_table.c.story_id.in_(chunk), articles_table.c.digest_date <= until
-                    )
+                    (articles_table.c.story_id.in_(chunk)) & (articles_table.c.digest_date <= until), with_text
                 )
             )
         found.sort(key=lambda item: (item.first_seen, item.article.article_id))
         return found
 
-    def _stored(self, query) -> list[StoredArticle]:  # type: ignore[no-untyped-def]
+    def article_texts(self, article_ids: Iterable[str]) -> dict[str, str]:
+        """The cleaned text of these articles, by id."""
+        texts: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(sorted(set(article_ids)), 500):
+                query = select(articles_table.c.article_id, articles_table.c.text)
+                rows = conn.execute(query.where(articles_table.c.article_id.in_(chunk)))
+                texts.update((row.article_id, row.text) for row in rows)
+        return texts
+
+    def _stored(self, condition, with_text: bool) -> list[StoredArticle]:  # type: ignore[no-untyped-def]
+        columns = [column for column in articles_table.c if with_text or column.name != "text"]
+        query = select(*columns).where(condition)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query.order_by(articles_table.c.first_seen, articles_table.c.article_id)))
         return [
@@ -352,7 +362,7 @@ class Store:
                     guid=row.guid,
                     title=row.title,
                     published=_from_iso(row.published),
-                    text=row.text,
+                    text=row.text if with_text else "",
                     author=row.author,
                     extraction=row.extraction,
                 ),
