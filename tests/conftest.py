@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,6 +25,7 @@ class Route:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering, like a slow site
 
 
 class LocalServer:
@@ -38,6 +40,7 @@ class LocalServer:
             def do_GET(self) -> None:
                 server.requests.append((self.path, dict(self.headers.items())))
                 route = server.routes.get(self.path.split("?", 1)[0], Route(404, b"not found"))
+                time.sleep(route.delay)
                 self.send_response(route.status)
                 for key, value in route.headers.items():
                     self.send_header(key, value)

@@ -109,17 +109,20 @@ class HostGate:
     """Per-host politeness shared by every fetcher in the process: a few connections, spaced out."""
 
     _lock: ClassVar[threading.Lock] = threading.Lock()
-    _hosts: ClassVar[dict[str, tuple[threading.BoundedSemaphore, list[float]]]] = {}
+    # Keyed by host and connection limit: a fetcher with other settings gets its own gate, not
+    # whatever limit the first fetcher in the process happened to have.
+    _hosts: ClassVar[dict[tuple[str, int], tuple[threading.BoundedSemaphore, list[float]]]] = {}
 
     def __init__(self, connections: int, interval: float) -> None:
         self.connections = connections
         self.interval = interval
 
     def _slot(self, host: str) -> tuple[threading.BoundedSemaphore, list[float]]:
+        key = (host, self.connections)
         with self._lock:
-            if host not in self._hosts:
-                self._hosts[host] = (threading.BoundedSemaphore(self.connections), [0.0])
-            return self._hosts[host]
+            if key not in self._hosts:
+                self._hosts[key] = (threading.BoundedSemaphore(self.connections), [0.0])
+            return self._hosts[key]
 
     def enter(self, host: str) -> threading.BoundedSemaphore:
         """Wait for a free connection and for the interval since the host's last request to pass."""
