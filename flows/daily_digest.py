@@ -339,23 +339,25 @@ def daily_digest(
     progress.reporter().start("articles", len(entries))
     batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
     article_futures = deque(build_articles_task.submit(batch, config, page_sources, now) for batch in batches)
-    assigner = dedup_history_task(config, day, now)
-    clock.lap("dedup")
     # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
     # does not depend on which batch finished first), and their text is let go of: memory stays flat in N.
     saved = 0
     new_by_source: dict[str, int] = {}
-    chunk: list[Article] = []
-    while article_futures:
-        chunk.extend(article_futures.popleft().result())
-        if len(chunk) >= DEDUP_CHUNK or not article_futures:
-            clock.lap("fetch_and_clean")
-            saved += dedup_task(assigner, chunk, config, day, now)
-            clock.lap("dedup")
-            for article in chunk:
-                new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
-            chunk = []
-    del assigner
+    # With nothing new (every feed answered 304, say) the story history is not even loaded.
+    if article_futures:
+        assigner = dedup_history_task(config, day, now)
+        clock.lap("dedup")
+        chunk: list[Article] = []
+        while article_futures:
+            chunk.extend(article_futures.popleft().result())
+            if len(chunk) >= DEDUP_CHUNK or not article_futures:
+                clock.lap("fetch_and_clean")
+                saved += dedup_task(assigner, chunk, config, day, now)
+                clock.lap("dedup")
+                for article in chunk:
+                    new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
+                chunk = []
+        del assigner
     statuses = [
         SourceStatus(
             source=r.source,
