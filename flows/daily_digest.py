@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field, replace
@@ -386,6 +387,28 @@ def daily_digest(
     )
 
 
+def share_temporary_server() -> None:
+    """Make sure local worker processes report to this process's Prefect API, starting the temporary one if need be.
+
+    Without PREFECT_API_URL in its environment, each process that records a task run starts a
+    temporary server of its own: every local Dask worker process would start one (seconds each,
+    left running after the run) and report its task runs there, not to the flow's server.
+    """
+    from prefect.settings import PREFECT_API_URL
+
+    if os.environ.get("PREFECT_API_URL"):
+        return
+    url = PREFECT_API_URL.value()  # a profile's or a test harness's setting, which workers may not see
+    if not url:
+        from prefect.server.api.server import SubprocessASGIServer
+
+        server = SubprocessASGIServer()  # the same instance the flow's own client starts and uses
+        server.start()
+        url = server.api_url
+    # Worker processes are spawned after this and read the variable when they import Prefect.
+    os.environ["PREFECT_API_URL"] = url
+
+
 def flow_for(config: Config) -> Any:
     """The flow with the task runner the configuration asks for (Dask processes, or threads)."""
     if config.run.task_runner != "dask":
@@ -395,6 +418,7 @@ def flow_for(config: Config) -> Any:
     if config.run.dask_address:
         runner = DaskTaskRunner(address=config.run.dask_address)
     else:
+        share_temporary_server()
         cluster = {"n_workers": config.run.dask_workers, "threads_per_worker": 1, "processes": True}
         runner = DaskTaskRunner(cluster_kwargs={**cluster, "dashboard_address": None})
     return daily_digest.with_options(task_runner=runner)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from newsdigest.config import load_config, parse_config
@@ -45,3 +51,40 @@ def test_seeds_on_a_local_dask_cluster_match_the_threaded_run(prefect_harness: N
 
     assert shape(runs["dask"]) == shape(runs["threads"])
     assert len(runs["dask"]["stories"]) >= 15
+
+
+def _prefect_servers(root: psutil.Process) -> set[int]:
+    """Process ids of Prefect API servers among a process's descendants."""
+    found = set()
+    for process in root.children(recursive=True):
+        try:
+            command = " ".join(process.cmdline())
+        except psutil.Error:
+            continue
+        if "uvicorn" in command and "prefect.server" in command:
+            found.add(process.pid)
+    return found
+
+
+@pytest.mark.slow
+def test_a_dask_run_on_the_temporary_server_starts_one_server_not_one_per_worker(tmp_path: Path) -> None:
+    """With no PREFECT_API_URL, worker processes must report to the run's temporary server, not start their own."""
+    seeds = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    config = seeds / "sources.toml"
+    config.write_text(config.read_text(encoding="utf-8") + '\n[run]\ntask_runner = "dask"\ndask_workers = 2\n')
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    command = [sys.executable, "-m", "newsdigest.cli", "run", "--config", str(config), "--quiet"]
+    command += ["--out", str(tmp_path / "out"), "--state", str(tmp_path / "state.db")]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    root = psutil.Process(run.pid)
+    most = 0
+    while run.poll() is None:
+        most = max(most, len(_prefect_servers(root)))
+        time.sleep(0.2)
+    out, err = run.communicate()
+    assert run.returncode == 0, err[-3000:]
+    assert Path(out.strip().splitlines()[-1]).is_file()
+    assert most == 1, f"{most} Prefect servers ran at once (one per Dask worker?)"
+    assert "Traceback" not in err
