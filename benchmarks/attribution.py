@@ -134,10 +134,11 @@ class Tally:
         }
 
 
-def score_article(predicted: Sequence[tuple[Spans, Spans]], gold: Sequence[Gold], tally: Tally) -> None:
-    """Add one article's greedy one-to-one matches to the tally; predictions are (content, source) spans."""
+def match(contents: Sequence[Spans], gold: Sequence[Gold]) -> list[tuple[int, int]]:
+    """Greedy one-to-one (prediction, gold) index pairs, largest overlap first; a pair's content spans
+    must share at least half of the shorter one."""
     pairs = []
-    for p, (content, _) in enumerate(predicted):
+    for p, content in enumerate(contents):
         for g, truth in enumerate(gold):
             shared = overlap(content, truth.content)
             if shared and 2 * shared >= min(_length(content), _length(truth.content)):
@@ -145,16 +146,24 @@ def score_article(predicted: Sequence[tuple[Spans, Spans]], gold: Sequence[Gold]
     pairs.sort()
     used_p: set[int] = set()
     used_g: set[int] = set()
+    matched = []
     for _, p, g in pairs:
-        if p in used_p or g in used_g:
-            continue
-        used_p.add(p)
-        used_g.add(g)
+        if p not in used_p and g not in used_g:
+            used_p.add(p)
+            used_g.add(g)
+            matched.append((p, g))
+    return matched
+
+
+def score_article(predicted: Sequence[tuple[Spans, Spans]], gold: Sequence[Gold], tally: Tally) -> None:
+    """Add one article's greedy one-to-one matches to the tally; predictions are (content, source) spans."""
+    matched = match([content for content, _ in predicted], gold)
+    for p, g in matched:
         source, truth = predicted[p][1], gold[g].source
         tally.speaker_right += (not source and not truth) or overlap(source, truth) > 0
     tally.predicted += len(predicted)
     tally.gold += len(gold)
-    tally.matched += len(used_p)
+    tally.matched += len(matched)
 
 
 # --- the two systems ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks.attribution import Article, _length, load_split, overlap, run
+from benchmarks.attribution import Article, load_split, match, overlap, run
 from newsdigest.attribution import (
     CONTENT,
     CUE,
@@ -168,20 +168,7 @@ def source_examples(articles: Sequence[Article], model: Model) -> list[tuple[lis
                     for run, _ in candidates
                 ]
                 groups.append((tuple(pieces), [names for _, names in candidates], spans))
-        pairs = []
-        for p, (content, _, _) in enumerate(groups):
-            for g, truth in enumerate(article.gold):
-                shared = overlap(content, truth.content)
-                if shared and 2 * shared >= min(_length(content), _length(truth.content)):
-                    pairs.append((-shared, p, g))
-        pairs.sort()
-        used_p: set[int] = set()
-        used_g: set[int] = set()
-        for _, p, g in pairs:
-            if p in used_p or g in used_g:
-                continue
-            used_p.add(p)
-            used_g.add(g)
+        for p, g in match([content for content, _, _ in groups], article.gold):
             truth = article.gold[g].source
             right = [(not span and not truth) or overlap(span, truth) > 0 for span in groups[p][2]]
             if any(right):

@@ -39,6 +39,8 @@ from newsdigest.render import render_digest
 from newsdigest.store import Store
 
 BOILERPLATE_RETENTION_DAYS = 30  # a line seen once and not again within this long is article text
+# Per source key, line hash -> pages seen: what a batch's pages taught the boilerplate memory.
+LearnedLines = dict[str, dict[str, int]]
 ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays small next to the work
 DEDUP_CHUNK = 1000  # cleaned articles deduplicated and saved together: one transaction, one task run
 
@@ -145,8 +147,8 @@ def select_entries_task(results: list[SourceResult], window: Window, state: str)
 
 @task(name="fetch-and-clean", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def build_articles_task(
-    entries: list[FeedEntry], config: Config, page_sources: set[str], now: datetime
-) -> list[Article]:
+    entries: list[FeedEntry], config: Config, page_sources: set[str]
+) -> tuple[list[Article], LearnedLines]:
     """Fetch pages where needed and clean a batch of entries into articles, with each source's line memory."""
     logger = get_run_logger()
     memories = None
@@ -164,13 +166,9 @@ def build_articles_task(
     for warning in warnings:
         logger.warning(warning)
     progress.reporter().advance("articles", len(entries))
-    if memories is not None:
-        store = Store.open(config.state)
-        try:
-            store.add_boilerplate(memories.learned(), now)
-        finally:
-            store.close()
-    return articles
+    # The lines learned go back to the flow, which stores them with the chunk's articles: one writer,
+    # so batch tasks never wait on (or time out against) the store's write lock.
+    return articles, memories.learned() if memories is not None else {}
 
 
 @task(name="load-dedup-history", cache_policy=NO_CACHE)
@@ -192,15 +190,31 @@ def dedup_history_task(config: Config, digest_date: date, now: datetime) -> Stor
 
 @task(name="deduplicate-and-store", cache_policy=NO_CACHE)
 def dedup_task(
-    assigner: StoryAssigner, articles: list[Article], config: Config, digest_date: date, now: datetime
+    assigner: StoryAssigner,
+    articles: list[Article],
+    config: Config,
+    digest_date: date,
+    now: datetime,
+    learned: LearnedLines | None = None,
 ) -> int:
-    """Mark duplicates and group a chunk of articles into stories, then save the chunk in one transaction."""
+    """Mark duplicates and group a chunk of articles into stories, save the chunk, then the lines its pages taught."""
     records = assigner.assign([NewDocument(a.article_id, a.title, a.text) for a in articles])
     store = Store.open(config.state)
     try:
-        return store.save_articles(list(zip(articles, records, strict=True)), digest_date, now)
+        saved = store.save_articles(list(zip(articles, records, strict=True)), digest_date, now)
+        if learned:
+            store.add_boilerplate(learned, now)
+        return saved
     finally:
         store.close()
+
+
+def _add_learned(total: LearnedLines, more: LearnedLines) -> None:
+    """Sum per-source line counts of several batches."""
+    for key, counts in more.items():
+        into = total.setdefault(key, {})
+        for line_hash, pages in counts.items():
+            into[line_hash] = into.get(line_hash, 0) + pages
 
 
 @task(name="render-and-write", cache_policy=NO_CACHE)
@@ -339,7 +353,7 @@ def daily_digest(
         return _dry_run_summary(config, day, results, entries, page_sources)
     progress.reporter().start("articles", len(entries))
     batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
-    article_futures = deque(build_articles_task.submit(batch, config, page_sources, now) for batch in batches)
+    article_futures = deque(build_articles_task.submit(batch, config, page_sources) for batch in batches)
     # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
     # does not depend on which batch finished first), and their text is let go of: memory stays flat in N.
     saved = 0
@@ -349,15 +363,18 @@ def daily_digest(
         assigner = dedup_history_task(config, day, now)
         clock.lap("dedup")
         chunk: list[Article] = []
+        learned: LearnedLines = {}
         while article_futures:
-            chunk.extend(article_futures.popleft().result())
+            articles, batch_learned = article_futures.popleft().result()
+            chunk.extend(articles)
+            _add_learned(learned, batch_learned)
             if len(chunk) >= DEDUP_CHUNK or not article_futures:
                 clock.lap("fetch_and_clean")
-                saved += dedup_task(assigner, chunk, config, day, now)
+                saved += dedup_task(assigner, chunk, config, day, now, learned)
                 clock.lap("dedup")
                 for article in chunk:
                     new_by_source[article.source] = new_by_source.get(article.source, 0) + 1
-                chunk = []
+                chunk, learned = [], {}
         del assigner
     statuses = [
         SourceStatus(
