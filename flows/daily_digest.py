@@ -7,6 +7,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ BOILERPLATE_RETENTION_DAYS = 30  # a line seen once and not again within this lo
 LearnedLines = dict[str, dict[str, int]]
 ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays small next to the work
 DEDUP_CHUNK = 1000  # cleaned articles deduplicated and saved together: one transaction, one task run
+# Cleaning batches submitted ahead of the flow's consumption: two chunks' worth keeps every worker busy.
+BATCHES_AHEAD = 2 * DEDUP_CHUNK // ARTICLE_BATCH
 
 
 @dataclass(frozen=True)
@@ -352,8 +355,13 @@ def daily_digest(
     if dry_run:
         return _dry_run_summary(config, day, results, entries, page_sources)
     progress.reporter().start("articles", len(entries))
-    batches = [entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)]
-    article_futures = deque(build_articles_task.submit(batch, config, page_sources) for batch in batches)
+    batches = iter([entries[i : i + ARTICLE_BATCH] for i in range(0, len(entries), ARTICLE_BATCH)])
+    # Only so many batches are submitted ahead of the one being consumed: cleaning outpaces dedup, and
+    # every finished batch holds its articles' text until the flow takes it, so an unbounded queue
+    # would hold a whole big day in memory.
+    article_futures = deque(
+        build_articles_task.submit(batch, config, page_sources) for batch in islice(batches, BATCHES_AHEAD)
+    )
     # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
     # does not depend on which batch finished first), and their text is let go of: memory stays flat in N.
     saved = 0
@@ -366,6 +374,9 @@ def daily_digest(
         learned: LearnedLines = {}
         while article_futures:
             articles, batch_learned = article_futures.popleft().result()
+            following = next(batches, None)
+            if following is not None:
+                article_futures.append(build_articles_task.submit(following, config, page_sources))
             chunk.extend(articles)
             _add_learned(learned, batch_learned)
             if len(chunk) >= DEDUP_CHUNK or not article_futures:

@@ -207,3 +207,18 @@ url = "{html}"
     markdown = Path(run.files["md"]).read_text(encoding="utf-8")
     assert "Sources that failed" in markdown and "HTTP 500" in markdown and "HTML page" in markdown
     assert "11,000" in markdown
+
+
+def test_small_batches_few_ahead_and_small_chunks_give_the_same_digest(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are submitted a few at a time and consumed in order: how many does not change the digest."""
+    import flows.daily_digest as module
+
+    monkeypatch.setattr(module, "ARTICLE_BATCH", 2)
+    monkeypatch.setattr(module, "BATCHES_AHEAD", 3)
+    monkeypatch.setattr(module, "DEDUP_CHUNK", 5)
+    args = {"config_path": str(SEEDS / "sources.toml"), "out_dir": str(tmp_path / "d"), "state": str(tmp_path / "s.db")}
+    summary = module.daily_digest(**args)
+    assert summary.new_articles >= 20
+    assert _mask(Path(summary.files["md"]).read_text(encoding="utf-8")) == GOLDEN.read_text(encoding="utf-8")
