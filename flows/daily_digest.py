@@ -160,7 +160,9 @@ def build_articles_task(
         keys = {entry.source for entry in entries} | {source_key(e.url, e.source) for e in entries if e.url}
         store = Store.open(config.state)
         try:
-            for key, counts in store.boilerplate_counts(keys).items():
+            # Only lines already seen on enough pages to be removed: a busy host's single sightings
+            # run to hundreds of thousands, and reading them for every batch grows with the store.
+            for key, counts in store.boilerplate_counts(keys, config.clean.memory_min_pages).items():
                 memories.for_source(key, counts)
         finally:
             store.close()

@@ -95,9 +95,24 @@ def test_boilerplate_counts_add_up_across_runs_and_single_sightings_are_pruned(t
     store.add_boilerplate({"paper.example": {"aaaa": 2}}, datetime(2025, 4, 17, tzinfo=UTC))
     assert store.boilerplate_counts(["paper.example"]) == {"paper.example": {"aaaa": 3, "bbbb": 1}}
     assert store.boilerplate_counts(["nowhere.example"]) == {}
+    # What a cleaning batch reads: only lines seen often enough to be removed (an index serves it).
+    assert store.boilerplate_counts(["paper.example"], min_pages=2) == {"paper.example": {"aaaa": 3}}
     removed = store.prune_boilerplate(datetime(2025, 4, 17, tzinfo=UTC))
     assert removed == 1  # "bbbb": one page, not seen since; "aaaa" and "cccc" recur
     assert store.boilerplate_counts(["paper.example", "other.example"]) == {
         "paper.example": {"aaaa": 3},
         "other.example": {"cccc": 3},
     }
+
+
+def test_an_older_store_gains_the_recurring_lines_index(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    Store.open(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX ix_boilerplate_lines_recurring")
+    Store.open(str(path)).close()
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "ix_boilerplate_lines_recurring" in names

@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import (
     Column,
     Date,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -87,6 +88,8 @@ boilerplate_table = Table(
     Column("line_hash", String(16), primary_key=True),
     Column("pages", Integer, nullable=False),
     Column("last_seen", String(40), nullable=False),
+    # A busy host piles up lines seen once; the cleaning batches read only the recurring ones.
+    Index("ix_boilerplate_lines_recurring", "source_key", "pages"),
 )
 
 
@@ -176,6 +179,8 @@ class Store:
                 # Two runs creating a fresh database at once: the loser finds the tables made.
                 metadata.create_all(engine)
             _add_missing_columns(engine)
+            for index in boilerplate_table.indexes:  # create_all leaves an existing table's new indexes out
+                index.create(engine, checkfirst=True)
         except SQLAlchemyError as exc:
             raise StoreError(f"cannot open the state store {state!r}: {exc}") from exc
         return cls(engine)
@@ -272,15 +277,17 @@ class Store:
         # RETURNING counts what was inserted on every backend (psycopg's rowcount here is -1).
         return len(conn.execute(statement.returning(articles_table.c.article_id)).fetchall())
 
-    def boilerplate_counts(self, source_keys: Iterable[str]) -> dict[str, dict[str, int]]:
-        """Per source, the line hashes remembered and on how many pages each was seen."""
+    def boilerplate_counts(self, source_keys: Iterable[str], min_pages: int = 1) -> dict[str, dict[str, int]]:
+        """Per source, the line hashes remembered on at least `min_pages` pages, and on how many each was seen."""
         counts: dict[str, dict[str, int]] = {}
         keys = sorted(set(source_keys))
         with self.engine.connect() as conn:
             for chunk in _chunks(keys, 500):
                 table = boilerplate_table.c
                 rows = conn.execute(
-                    select(table.source_key, table.line_hash, table.pages).where(table.source_key.in_(chunk))
+                    select(table.source_key, table.line_hash, table.pages).where(
+                        table.source_key.in_(chunk), table.pages >= min_pages
+                    )
                 )
                 for key, line_hash, pages in rows:
                     counts.setdefault(key, {})[line_hash] = pages
