@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections import deque
@@ -450,5 +451,8 @@ def flow_for(config: Config) -> Any:
     else:
         share_temporary_server()
         cluster = {"n_workers": config.run.dask_workers, "threads_per_worker": 1, "processes": True}
-        runner = DaskTaskRunner(cluster_kwargs={**cluster, "dashboard_address": None})
+        # The local cluster's own logs are silenced: its shutdown logs "comms closed" tracebacks that
+        # are not errors, and a task's real failure reaches the flow through Prefect's task states.
+        quiet = {"dashboard_address": None, "silence_logs": logging.CRITICAL}
+        runner = DaskTaskRunner(cluster_kwargs={**cluster, **quiet})
     return daily_digest.with_options(task_runner=runner)
