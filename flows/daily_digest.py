@@ -454,5 +454,6 @@ def flow_for(config: Config) -> Any:
         # The local cluster's own logs are silenced: its shutdown logs "comms closed" tracebacks that
         # are not errors, and a task's real failure reaches the flow through Prefect's task states.
         quiet = {"dashboard_address": None, "silence_logs": logging.CRITICAL}
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)  # the scheduler side, in this process
         runner = DaskTaskRunner(cluster_kwargs={**cluster, **quiet})
     return daily_digest.with_options(task_runner=runner)
