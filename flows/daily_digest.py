@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from newsdigest import progress
 from newsdigest.archive import write_archive
 from newsdigest.assemble import build_digest
-from newsdigest.boilerplate import MemoryBank, source_key
+from newsdigest.boilerplate import MemoryBank, StoredLineCache, source_key
 from newsdigest.config import Config, FetchSettings, load_config
 from newsdigest.dedup import NewDocument, StoryAssigner
 from newsdigest.deliver import write_digest_files
@@ -47,6 +47,8 @@ ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays s
 DEDUP_CHUNK = 1000  # cleaned articles deduplicated and saved together: one transaction, one task run
 # Cleaning batches submitted ahead of the flow's consumption: two chunks' worth keeps every worker busy.
 BATCHES_AHEAD = 2 * DEDUP_CHUNK // ARTICLE_BATCH
+# The recurring lines this process has read from the store, shared by its cleaning batches.
+_STORED_LINES = StoredLineCache()
 
 
 @dataclass(frozen=True)
@@ -151,22 +153,32 @@ def select_entries_task(results: list[SourceResult], window: Window, state: str)
 
 @task(name="fetch-and-clean", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def build_articles_task(
-    entries: list[FeedEntry], config: Config, page_sources: set[str]
+    entries: list[FeedEntry], config: Config, page_sources: set[str], memory_revision: tuple[str, int] = ("", 0)
 ) -> tuple[list[Article], LearnedLines]:
-    """Fetch pages where needed and clean a batch of entries into articles, with each source's line memory."""
+    """Fetch pages where needed and clean a batch of entries into articles, with each source's line memory.
+
+    `memory_revision` (the run, the chunks it has saved) says when the stored lines may have changed.
+    """
     logger = get_run_logger()
     memories = None
     if config.clean.source_memory:
-        memories = MemoryBank(min_pages=config.clean.memory_min_pages)
+        min_pages = config.clean.memory_min_pages
+        memories = MemoryBank(min_pages=min_pages)
         keys = {entry.source for entry in entries} | {source_key(e.url, e.source) for e in entries if e.url}
-        store = Store.open(config.state)
-        try:
-            # Only lines already seen on enough pages to be removed: a busy host's single sightings
-            # run to hundreds of thousands, and reading them for every batch grows with the store.
-            for key, counts in store.boilerplate_counts(keys, config.clean.memory_min_pages).items():
-                memories.for_source(key, counts)
-        finally:
-            store.close()
+
+        def load(missing: list[str]) -> dict[str, dict[str, int]]:
+            store = Store.open(config.state)
+            try:
+                # Only lines already seen on enough pages to be removed: a busy host's single sightings
+                # run to hundreds of thousands.
+                return store.boilerplate_counts(missing, min_pages)
+            finally:
+                store.close()
+
+        run, revision = memory_revision
+        stored = _STORED_LINES.counts((config.state, min_pages, run), revision, keys, load)
+        for key, counts in stored.items():
+            memories.for_source(key, counts)
     with Fetcher(config.fetch, trusted_hosts=config.source_hosts()) as fetcher:
         articles, warnings = build_articles(entries, fetcher, page_sources, memories)
     for warning in warnings:
@@ -362,8 +374,11 @@ def daily_digest(
     # Only so many batches are submitted ahead of the one being consumed: cleaning outpaces dedup, and
     # every finished batch holds its articles' text until the flow takes it, so an unbounded queue
     # would hold a whole big day in memory.
+    # Batches read the stored lines again only after the flow has saved a chunk.
+    chunks_saved = 0
     article_futures = deque(
-        build_articles_task.submit(batch, config, page_sources) for batch in islice(batches, BATCHES_AHEAD)
+        build_articles_task.submit(batch, config, page_sources, (now.isoformat(), chunks_saved))
+        for batch in islice(batches, BATCHES_AHEAD)
     )
     # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
     # does not depend on which batch finished first), and their text is let go of: memory stays flat in N.
@@ -379,12 +394,15 @@ def daily_digest(
             articles, batch_learned = article_futures.popleft().result()
             following = next(batches, None)
             if following is not None:
-                article_futures.append(build_articles_task.submit(following, config, page_sources))
+                article_futures.append(
+                    build_articles_task.submit(following, config, page_sources, (now.isoformat(), chunks_saved))
+                )
             chunk.extend(articles)
             _add_learned(learned, batch_learned)
             if len(chunk) >= DEDUP_CHUNK or not article_futures:
                 clock.lap("fetch_and_clean")
                 saved += dedup_task(assigner, chunk, config, day, now, learned)
+                chunks_saved += 1
                 clock.lap("dedup")
                 for article in chunk:
                     new_by_source[article.source] = new_by_source.get(article.source, 0) + 1

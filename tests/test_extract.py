@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsdigest.boilerplate import MemoryBank, SourceMemory, line_key, source_key
+from newsdigest.boilerplate import MemoryBank, SourceMemory, StoredLineCache, line_key, source_key
 from newsdigest.extract import clean_page, extract_page, is_title_like
 
 PARAGRAPHS = [
@@ -95,6 +96,44 @@ def test_memory_keys_and_bank() -> None:
     assert memory.is_boilerplate("A line seen before on this site")
     memory.learn(["A line seen on this page for the first time"])
     assert bank.learned() == {"example.com": {line_key("A line seen on this page for the first time"): 1}}
+
+
+def test_stored_counts_are_shared_and_never_written_to() -> None:
+    stored = {line_key("Subscribe to the Harbour Gazette newsletter"): 3}
+    first, second = SourceMemory(stored, min_pages=2), SourceMemory(stored, min_pages=2)
+    first.learn(["Subscribe to the Harbour Gazette newsletter", "A sentence of this article alone"])
+    assert first.pages_seen(line_key("Subscribe to the Harbour Gazette newsletter")) == 4
+    assert second.pages_seen(line_key("Subscribe to the Harbour Gazette newsletter")) == 3
+    assert stored == {line_key("Subscribe to the Harbour Gazette newsletter"): 3}
+    assert len(first) == 2 and len(second) == 1
+    # A line learned on two pages of this memory alone is boilerplate from the third on.
+    first.learn(["A sentence of this article alone"])
+    assert first.is_boilerplate("A sentence of this article alone")
+
+
+def test_stored_line_cache_reads_a_host_once_per_revision() -> None:
+    reads: list[list[str]] = []
+    store = {"a.example": {"h1": 2}, "b.example": {"h2": 5}}
+
+    def load(keys: list[str]) -> dict[str, dict[str, int]]:
+        reads.append(keys)
+        return {key: dict(store[key]) for key in keys if key in store}
+
+    cache = StoredLineCache()
+    assert cache.counts("run-1", 0, ["a.example"], load) == {"a.example": {"h1": 2}}
+    assert cache.counts("run-1", 0, ["a.example", "b.example", "c.example"], load)["c.example"] == {}
+    assert reads == [["a.example"], ["b.example", "c.example"]]
+    # The flow saved a chunk: a newer revision reads again; a batch submitted earlier keeps the newer one.
+    store["a.example"]["h1"] = 3
+    assert cache.counts("run-1", 1, ["a.example"], load) == {"a.example": {"h1": 3}}
+    assert cache.counts("run-1", 0, ["a.example"], load) == {"a.example": {"h1": 3}}
+    assert len(reads) == 3
+    # Another run starts over, and nothing handed out can be written through.
+    counts = cache.counts("run-2", 0, ["a.example"], load)["a.example"]
+    assert len(reads) == 4
+    with pytest.raises(TypeError):
+        counts["h1"] = 9  # type: ignore[index]
+    assert store["a.example"]["h1"] == 3 and counts["h1"] == 3
 
 
 # Bad input: each case ends in text (possibly empty) within a time bound, never an exception.

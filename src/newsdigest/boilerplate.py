@@ -9,13 +9,13 @@ pages. Lines are kept as short hashes, so the memory of a source stays small and
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 # A line is boilerplate once it appeared on this many earlier pages of the same source.
 DEFAULT_MIN_PAGES = 2
-# Most line hashes kept per source; the least seen are forgotten first.
-MAX_LINES_PER_SOURCE = 20_000
 # Lines shorter than this (in characters) are left to the cleaner's other rules: "Share",
 # "Advertisement" or a lone date recur everywhere but are also too short to be worth a hash.
 MIN_LINE_CHARS = 12
@@ -36,30 +36,70 @@ def source_key(url: str | None, fallback: str = "") -> str:
 
 
 class SourceMemory:
-    """Line hashes of one source with the number of pages each was seen on."""
+    """Line hashes of one source with the number of pages each was seen on.
+
+    The counts read from the store are a base that is never written to (several batches of one
+    process may share it); the pages seen here are counted apart, in `learned`, for the store.
+    """
 
     def __init__(self, counts: Mapping[str, int] | None = None, min_pages: int = DEFAULT_MIN_PAGES) -> None:
-        self.counts: dict[str, int] = dict(counts or {})
+        self.stored: Mapping[str, int] = counts if counts is not None else {}
         self.min_pages = min_pages
-        self.learned: dict[str, int] = {}  # what this run added, for the store
+        self.learned: dict[str, int] = {}  # what this memory added, for the store
+
+    def pages_seen(self, key: str) -> int:
+        """On how many pages the line with this hash was seen, stored and new together."""
+        return self.stored.get(key, 0) + self.learned.get(key, 0)
 
     def is_boilerplate(self, line: str) -> bool:
         """Whether the line was seen on enough earlier pages of this source."""
         if len(line.strip()) < MIN_LINE_CHARS:
             return False
-        return self.counts.get(line_key(line), 0) >= self.min_pages
+        return self.pages_seen(line_key(line)) >= self.min_pages
 
     def learn(self, lines: Iterable[str]) -> None:
         """Count one page's lines (each distinct line once)."""
+        learned = self.learned
         for key in {line_key(line) for line in lines if len(line.strip()) >= MIN_LINE_CHARS}:
-            self.counts[key] = self.counts.get(key, 0) + 1
-            self.learned[key] = self.learned.get(key, 0) + 1
-        if len(self.counts) > MAX_LINES_PER_SOURCE:
-            ranked = sorted(self.counts.items(), key=lambda item: item[1], reverse=True)
-            self.counts = dict(ranked[:MAX_LINES_PER_SOURCE])
+            learned[key] = learned.get(key, 0) + 1
 
     def __len__(self) -> int:
-        return len(self.counts)
+        return len(self.stored) + sum(1 for key in self.learned if key not in self.stored)
+
+
+class StoredLineCache:
+    """Recurring lines read from the store, shared by the batches a process cleans until the store changes.
+
+    Reading a busy host's recurring lines for every batch costs more the bigger the store grows; the
+    store only changes when the flow saves a chunk, so the flow hands each batch a revision (its run and
+    the chunks saved so far), and a process reads a host again only when a newer revision arrives. A
+    batch submitted before the latest save may see the newer lines, as it would have reading the store.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._run: object = None
+        self._revision = -1
+        self._counts: dict[str, Mapping[str, int]] = {}
+
+    def counts(
+        self,
+        run: object,
+        revision: int,
+        keys: Iterable[str],
+        load: Callable[[list[str]], Mapping[str, Mapping[str, int]]],
+    ) -> dict[str, Mapping[str, int]]:
+        """Each key's stored counts (read-only), read through `load` for keys this revision has not read."""
+        wanted = sorted(set(keys))
+        with self._lock:
+            if run != self._run or revision > self._revision:
+                self._run, self._revision, self._counts = run, revision, {}
+            missing = [key for key in wanted if key not in self._counts]
+            if missing:
+                loaded = load(missing)
+                for key in missing:
+                    self._counts[key] = MappingProxyType(dict(loaded.get(key, {})))
+            return {key: self._counts[key] for key in wanted}
 
 
 class MemoryBank:
