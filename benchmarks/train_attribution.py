@@ -32,12 +32,14 @@ from newsdigest.attribution import (
     CUE,
     LABELS,
     OUT,
+    PACKED_FORMAT,
     SOURCE,
     Model,
     _trim,
     best_path,
     features,
     load_model,
+    pack,
     paragraphs,
     source_candidates,
     tag,
@@ -213,7 +215,11 @@ def save(
     scale: float = 100.0,
     sources: dict[str, float] | None = None,
 ) -> None:
-    """Write the weights as gzipped JSON, dropping near-zero features and rounding to integers."""
+    """Write the weights as gzipped JSON, dropping near-zero features and rounding to integers.
+
+    Each feature's four label scores are stored packed into one integer, as the tagger holds them:
+    loading then builds no per-feature lists (tens of MB that the process would keep).
+    """
     weights = {
         name: [round(v * scale) for v in values]
         for name, values in model["weights"].items()
@@ -225,7 +231,8 @@ def save(
         "cue_words": cue_words,
         "transitions": [[round(v * scale) for v in row] for row in model["transitions"]],
         "start": [round(v * scale) for v in model["start"]],
-        "weights": {name: values for name, values in sorted(weights.items()) if any(values)},
+        "format": PACKED_FORMAT,
+        "weights": {name: pack(values) for name, values in sorted(weights.items()) if any(values)},
         "sources": {name: round(v * scale) for name, v in sorted((sources or {}).items()) if round(v * scale)},
     }
     path.parent.mkdir(parents=True, exist_ok=True)

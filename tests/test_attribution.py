@@ -10,11 +10,11 @@ import pytest
 from newsdigest.attribution import (
     Attribution,
     Model,
-    _pack,
     emissions,
     features,
     find_attributions,
     load_model,
+    pack,
     paragraphs,
     scores,
     sentence_ends,
@@ -136,7 +136,7 @@ def test_fast_scores_equal_feature_scores() -> None:
     names = sorted({name for window in windows for token in features(window, shipped.cue_words) for name in token})
     rng = random.Random(3)
     model = Model(
-        weights={name: _pack([rng.randint(-999, 999) for _ in range(4)]) for name in names},
+        weights={name: pack([rng.randint(-999, 999) for _ in range(4)]) for name in names},
         transitions=shipped.transitions,
         start=shipped.start,
         cue_words=shipped.cue_words,

@@ -39,6 +39,13 @@ def test_saved_articles_are_known_and_come_back(tmp_path: Path) -> None:
     assert [item.article.article_id for item in day] == ["id1", "id2"]
     assert day[0].article.published == datetime(2025, 4, 15, 1, tzinfo=UTC)
     assert store.articles_for_digest(date(2025, 4, 17)) == []
+    # Metadata only: same articles and stories, without the text, signature and terms (the bulk).
+    light = store.articles_for_digest(date(2025, 4, 16), with_text=False)
+    assert [(i.article.article_id, i.dedup.story_id) for i in light] == [
+        (i.article.article_id, i.dedup.story_id) for i in day
+    ]
+    assert all(i.article.text == "" and i.dedup.signature == () and i.dedup.terms == {} for i in light)
+    assert all(i.article.text and len(i.dedup.signature) == 64 and i.dedup.terms for i in day)
 
 
 def test_saving_the_same_article_twice_keeps_one(tmp_path: Path) -> None:

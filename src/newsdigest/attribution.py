@@ -414,7 +414,12 @@ _LIMIT = (1 << 34) - 1
 _CACHE_SIZE = 200_000
 
 
-def _pack(values: Sequence[float]) -> int:
+# Weights files since this format store each feature's four scores already packed (see pack).
+PACKED_FORMAT = 2
+
+
+def pack(values: Sequence[float]) -> int:
+    """Four label scores as one integer, FIELD bits each, clamped: adding packed values adds each score."""
     return sum(max(-_LIMIT, min(_LIMIT, round(v))) << (_FIELD * y) for y, v in enumerate(values))
 
 
@@ -431,7 +436,7 @@ def _unpack(total: int) -> tuple[int, int, int, int]:
 class Model:
     """Weights of the tagger: per feature one score per label, plus label transitions (in file units)."""
 
-    weights: dict[str, int]  # feature name -> the four label scores, packed (see _pack)
+    weights: dict[str, int]  # feature name -> the four label scores, packed (see pack)
     transitions: list[list[int]]  # [previous][current]
     start: list[int]
     cue_words: frozenset[str]
@@ -447,8 +452,12 @@ def load_model(path: Path = WEIGHTS) -> Model:
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         data = json.load(handle)
     scale = float(data.get("scale", 1.0))
+    weights = data.pop("weights")
+    if data.get("format") != PACKED_FORMAT:
+        # An older file: four scores per feature, in a list.
+        weights = {name: pack(values) for name, values in weights.items()}
     model = Model(
-        weights={name: _pack(values) for name, values in data["weights"].items()},
+        weights=weights,
         transitions=[[round(v) for v in row] for row in data["transitions"]],
         start=[round(v) for v in data["start"]],
         cue_words=frozenset(data["cue_words"]),

@@ -328,7 +328,7 @@ class Store:
         return result.rowcount or 0
 
     def articles_for_digest(self, digest_date: date, with_text: bool = True) -> list[StoredArticle]:
-        """Articles assigned to one digest date, oldest first (without their text, when asked: it is the bulk)."""
+        """Articles assigned to one digest date, oldest first; with_text=False leaves out text, signature and terms."""
         return self._stored(articles_table.c.digest_date == digest_date, with_text)
 
     def articles_of_stories(self, story_ids: Iterable[str], until: date, with_text: bool = True) -> list[StoredArticle]:
@@ -355,7 +355,10 @@ class Store:
         return texts
 
     def _stored(self, condition, with_text: bool) -> list[StoredArticle]:  # type: ignore[no-untyped-def]
-        columns = [column for column in articles_table.c if with_text or column.name != "text"]
+        # Without text the caller wants metadata only: the signature and the story terms (a tuple and
+        # a dict per article, several KB) stay in the database too, which matters on a big day.
+        heavy = {"text", "signature", "terms"}
+        columns = [column for column in articles_table.c if with_text or column.name not in heavy]
         query = select(*columns).where(condition)
         with self.engine.connect() as conn:
             rows = list(conn.execute(query.order_by(articles_table.c.first_seen, articles_table.c.article_id)))
@@ -378,8 +381,8 @@ class Store:
                 dedup=DedupRecord(
                     article_id=row.article_id,
                     fingerprint=row.fingerprint,
-                    signature=signature_from_bytes(row.signature),
-                    terms=json.loads(row.terms),
+                    signature=signature_from_bytes(row.signature) if with_text else (),
+                    terms=json.loads(row.terms) if with_text else {},
                     story_id=row.story_id,
                     duplicate_of=row.duplicate_of,
                 ),
