@@ -424,7 +424,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="Dask worker processes")
     parser.add_argument("--no-plain", action="store_true", help="skip the run without Prefect")
     parser.add_argument("--json", type=Path, help="write the figures here")
+    parser.add_argument(
+        "--keep-prefect-home",
+        action="store_true",
+        help="use the usual PREFECT_HOME (its database keeps every earlier run) instead of a fresh one",
+    )
     args = parser.parse_args(argv)
+    if args.keep_prefect_home:
+        return _main(args)
+    # Prefect's temporary server keeps its database in PREFECT_HOME; one that holds every earlier
+    # benchmark and test run (it grew to 880 MB in a morning here) slows the server's writes, so
+    # each benchmark run gets a fresh one and its figures do not depend on what ran before.
+    with tempfile.TemporaryDirectory(prefix="newsdigest-prefect-home-") as home:
+        os.environ["PREFECT_HOME"] = home
+        try:
+            return _main(args)
+        finally:
+            # Stopped while its database still exists: otherwise it fails to flush its last events.
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().stop()
+
+
+def _main(args: argparse.Namespace) -> int:
     for noisy in ("trafilatura", "htmldate", "courlan", "newsdigest", "prefect", "distributed"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
     feeds = args.feeds or max(5, args.articles // 100)

@@ -15,11 +15,12 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 
 from newsdigest import progress
 from newsdigest.archive import write_archive
 from newsdigest.assemble import build_digest
-from newsdigest.boilerplate import MemoryBank, StoredLineCache, source_key
+from newsdigest.boilerplate import MemoryBank, process_line_cache, source_key
 from newsdigest.config import Config, FetchSettings, load_config
 from newsdigest.dedup import NewDocument, StoryAssigner
 from newsdigest.deliver import write_digest_files
@@ -47,8 +48,22 @@ ARTICLE_BATCH = 25  # entries per cleaning task: Prefect's per-task cost stays s
 DEDUP_CHUNK = 1000  # cleaned articles deduplicated and saved together: one transaction, one task run
 # Cleaning batches submitted ahead of the flow's consumption: two chunks' worth keeps every worker busy.
 BATCHES_AHEAD = 2 * DEDUP_CHUNK // ARTICLE_BATCH
-# The recurring lines this process has read from the store, shared by its cleaning batches.
-_STORED_LINES = StoredLineCache()
+# Task arguments are passed quote()d: Prefect would otherwise walk every entry, article and setting
+# of each call looking for upstream results (CPU in the flow) and store the references it finds with
+# the task run and each of its state events (about 10 KB a run). Dependencies here are the flow's code.
+
+
+def _submitted(value: Any) -> Any:
+    """An argument of a submitted task, quoted where the task runs in this process.
+
+    Tasks sent to Dask workers get the wrapper itself (a tuple) instead of the value, so there the
+    argument goes as it is.
+    """
+    from prefect.context import FlowRunContext
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    context = FlowRunContext.get()
+    return quote(value) if context is not None and isinstance(context.task_runner, ThreadPoolTaskRunner) else value
 
 
 @dataclass(frozen=True)
@@ -176,7 +191,7 @@ def build_articles_task(
                 store.close()
 
         run, revision = memory_revision
-        stored = _STORED_LINES.counts((config.state, min_pages, run), revision, keys, load)
+        stored = process_line_cache().counts((config.state, min_pages, run), revision, keys, load)
         for key, counts in stored.items():
             memories.for_source(key, counts)
     with Fetcher(config.fetch, trusted_hosts=config.source_hosts()) as fetcher:
@@ -298,7 +313,12 @@ def _source_results(config: Config, health: dict[str, SourceHealth], now: dateti
     futures = {
         source.name: read_source_task.with_options(
             retries=retries, retry_delay_seconds=[2, 10, 30][:retries] or None
-        ).submit(source, config.fetch, final_attempt=False, validators=_validators(health.get(source.name)))
+        ).submit(
+            _submitted(source),
+            _submitted(config.fetch),
+            final_attempt=False,
+            validators=_submitted(_validators(health.get(source.name))),
+        )
         for source in due
     }
     results: list[SourceResult] = []
@@ -314,7 +334,10 @@ def _source_results(config: Config, health: dict[str, SourceHealth], now: dateti
             # Retries used up on a transient failure: one last plain try tells the final reason.
             results.append(
                 read_source_task.with_options(retries=0)(
-                    source, config.fetch, final_attempt=True, validators=_validators(health.get(source.name))
+                    quote(source),
+                    quote(config.fetch),
+                    final_attempt=True,
+                    validators=quote(_validators(health.get(source.name))),
                 )
             )
     return results
@@ -364,7 +387,7 @@ def daily_digest(
         elif result.warning:
             logger.warning("source %r: %s", result.source, result.warning)
 
-    entries = select_entries_task(results, window, config.state)
+    entries = select_entries_task(quote(results), quote(window), config.state)
     clock.lap("select")
     page_sources = {source.name for source in config.sources if source.fetch_pages}
     if dry_run:
@@ -377,7 +400,9 @@ def daily_digest(
     # Batches read the stored lines again only after the flow has saved a chunk.
     chunks_saved = 0
     article_futures = deque(
-        build_articles_task.submit(batch, config, page_sources, (now.isoformat(), chunks_saved))
+        build_articles_task.submit(
+            _submitted(batch), _submitted(config), _submitted(page_sources), (now.isoformat(), chunks_saved)
+        )
         for batch in islice(batches, BATCHES_AHEAD)
     )
     # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
@@ -386,7 +411,7 @@ def daily_digest(
     new_by_source: dict[str, int] = {}
     # With nothing new (every feed answered 304, say) the story history is not even loaded.
     if article_futures:
-        assigner = dedup_history_task(config, day, now)
+        assigner = dedup_history_task(quote(config), day, now)
         clock.lap("dedup")
         chunk: list[Article] = []
         learned: LearnedLines = {}
@@ -395,13 +420,18 @@ def daily_digest(
             following = next(batches, None)
             if following is not None:
                 article_futures.append(
-                    build_articles_task.submit(following, config, page_sources, (now.isoformat(), chunks_saved))
+                    build_articles_task.submit(
+                        _submitted(following),
+                        _submitted(config),
+                        _submitted(page_sources),
+                        (now.isoformat(), chunks_saved),
+                    )
                 )
             chunk.extend(articles)
             _add_learned(learned, batch_learned)
             if len(chunk) >= DEDUP_CHUNK or not article_futures:
                 clock.lap("fetch_and_clean")
-                saved += dedup_task(assigner, chunk, config, day, now, learned)
+                saved += dedup_task(quote(assigner), quote(chunk), quote(config), day, now, quote(learned))
                 chunks_saved += 1
                 clock.lap("dedup")
                 for article in chunk:
@@ -419,9 +449,11 @@ def daily_digest(
         )
         for r in results
     ]
-    files, story_count, markdown = render_task(config, day, now, statuses, saved, list(health.values()))
+    files, story_count, markdown = render_task(
+        quote(config), day, now, quote(statuses), saved, quote(list(health.values()))
+    )
     clock.lap("claims_and_render")
-    emails = send_task(config, day) if config.email.enabled else {}
+    emails = send_task(quote(config), day) if config.email.enabled else {}
     clock.lap("email")
     create_markdown_artifact(markdown=markdown, key="daily-digest", description=f"News digest for {day.isoformat()}")
     logger.info("digest for %s: %d stories, %d new articles -> %s", day, story_count, saved, files.get("md"))

@@ -222,3 +222,21 @@ def test_small_batches_few_ahead_and_small_chunks_give_the_same_digest(
     summary = module.daily_digest(**args)
     assert summary.new_articles >= 20
     assert _mask(Path(summary.files["md"]).read_text(encoding="utf-8")) == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_task_runs_record_no_input_references(seeds_runs: dict[str, Any]) -> None:
+    """Arguments go quoted: Prefect neither walks them nor stores references to upstream runs with each task run."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="fetch-and-clean")), limit=50
+        )
+        renders = client.read_task_runs(
+            task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="render-and-write")), limit=5
+        )
+    assert runs and renders
+    for run in [*runs, *renders]:
+        # Unquoted, a batch's 25 entries each listed the read-source run it came from (about 10 KB).
+        assert all(not references for references in run.task_inputs.values()), (run.name, run.task_inputs)

@@ -102,6 +102,16 @@ class StoredLineCache:
             return {key: self._counts[key] for key in wanted}
 
 
+_PROCESS_LINES = StoredLineCache()
+
+
+def process_line_cache() -> StoredLineCache:
+    """The cache of stored lines that every cleaning batch of this process shares."""
+    # Reached through a function: a task sent to another process (Dask) refers to it by name and
+    # finds that process's own cache, instead of carrying a copy (and its lock) along.
+    return _PROCESS_LINES
+
+
 class MemoryBank:
     """Memories of several sources, created on first use."""
 
