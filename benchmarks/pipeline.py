@@ -14,12 +14,14 @@ share of the time Prefect's own machinery takes can be read off.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import json
 import logging
 import multiprocessing
 import os
 import random
+import shutil
 import sys
 import tempfile
 import threading
@@ -435,15 +437,12 @@ def main(argv: list[str] | None = None) -> int:
     # Prefect's temporary server keeps its database in PREFECT_HOME; one that holds every earlier
     # benchmark and test run (it grew to 880 MB in a morning here) slows the server's writes, so
     # each benchmark run gets a fresh one and its figures do not depend on what ran before.
-    with tempfile.TemporaryDirectory(prefix="newsdigest-prefect-home-") as home:
-        os.environ["PREFECT_HOME"] = home
-        try:
-            return _main(args)
-        finally:
-            # Stopped while its database still exists: otherwise it fails to flush its last events.
-            from prefect.server.api.server import SubprocessASGIServer
-
-            SubprocessASGIServer().stop()
+    home = tempfile.mkdtemp(prefix="newsdigest-prefect-home-")
+    os.environ["PREFECT_HOME"] = home
+    # Registered before Prefect is imported, so it runs after Prefect's own exit handlers have
+    # stopped the temporary server: stopped any earlier, the server drops its last events noisily.
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    return _main(args)
 
 
 def _main(args: argparse.Namespace) -> int:
