@@ -39,7 +39,7 @@ from newsdigest.ingest import (
 from newsdigest.mail import delivery_failure_notes, send_due
 from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
 from newsdigest.render import render_digest
-from newsdigest.store import Store
+from newsdigest.store import Store, state_for_dry_run
 
 BOILERPLATE_RETENTION_DAYS = 30  # a line seen once and not again within this long is article text
 # Per source key, line hash -> pages seen: what a batch's pages taught the boilerplate memory.
@@ -370,6 +370,9 @@ def daily_digest(
     )
     if sources:
         config = config.with_sources(sources)
+    if dry_run:
+        # A dry run writes nothing: not even the state file a first run would create.
+        config = config.with_overrides(state=state_for_dry_run(config.state))
     now = datetime.now(UTC)
     day = resolve_digest_date(config.digest.date, config.digest.timezone, now)
     since = last_digest_task(config.state, day) if config.digest.since_last_digest else None

@@ -34,7 +34,7 @@ def test_dry_run_lists_what_would_be_fetched_and_writes_nothing(
     printed = capsys.readouterr().out
     assert "source Northwind Herald: " in printed and "(page would be fetched)" in printed
     assert printed.count("\nnew: ") >= 20
-    assert not out.exists()
+    assert not out.exists() and not state.exists()
 
 
 def test_quiet_run_prints_only_the_path_and_failed_sources_change_the_exit_code(

@@ -123,3 +123,18 @@ def test_an_older_store_gains_the_recurring_lines_index(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "ix_boilerplate_lines_recurring" in names
+
+
+def test_a_dry_run_reads_an_existing_store_and_creates_none(tmp_path: Path) -> None:
+    from newsdigest.store import state_for_dry_run
+
+    missing = tmp_path / "new" / "state.sqlite"
+    stand_in = state_for_dry_run(str(missing))
+    store = Store.open(stand_in)
+    assert store.articles_for_digest(date(2025, 4, 16)) == []
+    store.close()
+    assert not missing.exists() and not missing.parent.exists()
+    existing = tmp_path / "s.sqlite"
+    Store.open(str(existing)).close()
+    assert state_for_dry_run(str(existing)) == str(existing)
+    assert state_for_dry_run("postgresql://news@127.0.0.1/news") == "postgresql://news@127.0.0.1/news"

@@ -159,6 +159,13 @@ def database_url(state: str) -> str:
     return f"sqlite:///{path}"
 
 
+def state_for_dry_run(state: str) -> str:
+    """The state a dry run reads: an empty in-memory database stands in for a SQLite file not made yet."""
+    if "://" in state or Path(state).expanduser().exists():
+        return state
+    return "sqlite://"  # each open is a fresh, empty database: a first dry run has seen nothing
+
+
 class Store:
     """The pipeline's state, in SQLite by default or any database SQLAlchemy reaches."""
 
