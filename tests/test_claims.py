@@ -116,3 +116,18 @@ def test_bad_input_gives_fewer_claims_never_invented_ones() -> None:
 def test_extraction_never_raises_and_stays_verbatim(text: str) -> None:
     for claim in extract_claims(text):
         assert not fidelity_problems(claim, [text])
+
+
+def test_a_by_agent_is_the_speaker_and_a_background_clause_names_none() -> None:
+    shared = extract_claims(
+        "Ticket prices will rise by 6 percent next year, according to a memo circulated by the Northgate Transit Board."
+    )
+    assert [(c.kind, c.speaker) for c in shared] == [("attributed", "Northgate Transit Board")]
+    # The inspectors did not claim the vote: the sentence is the council's, with its figures.
+    vote = extract_claims(
+        "The county board approved the levy by 5 votes to 4 on Thursday after inspectors reported leaking culverts."
+    )
+    assert all(c.speaker is None for c in vote) and vote
+    # A source that opens the sentence is still its speaker.
+    direct = extract_claims("Inspectors reported on Thursday that 14 culverts were leaking.")
+    assert [c.speaker for c in direct] == ["Inspectors"]

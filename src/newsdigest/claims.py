@@ -7,7 +7,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from newsdigest.attribution import find_attributions
+from newsdigest.attribution import Attribution, find_attributions
 from newsdigest.dedup import words
 from newsdigest.models import Claim
 from newsdigest.salience import sentence_scores
@@ -119,8 +119,17 @@ def quotes_in(text: str) -> list[str]:
     return [m.group(1).strip() for m in _QUOTE.finditer(text)]
 
 
+# "a summary released by the Dockworkers Union": the agent after "by" is who speaks.
+_BY_AGENT = re.compile(
+    r"\s+by\s+(?:the\s+)?(?P<agent>[A-Z][\w'’-]*(?:\s+(?:of\s+|and\s+|for\s+)?(?:the\s+)?[A-Z][\w'’-]*)*)"
+)
+
+
 def _clean_speaker(raw: str) -> str | None:
     speaker = raw.strip(" ,")
+    agent = _BY_AGENT.search(speaker)
+    if agent and speaker[:1].islower():
+        speaker = agent.group("agent")  # "a summary released by the Dockworkers Union": the union speaks
     first = speaker.split()[0].lower() if speaker else ""
     if not speaker or (first in _NOT_SPEAKERS and not re.fullmatch(_ROLE_NP, speaker)):
         return None
@@ -247,6 +256,30 @@ _CLAIM_CUE_WORDS = frozenset(
 )
 
 
+# A source right after one of these opens a background clause ("... on Monday after engineers
+# reported corroded girders"): the sentence's claim is its main clause's, not that source's.
+_SUBORDINATE_BEFORE = re.compile(
+    r"\b(?:after|before|when|whenever|as|because|since|while|until|once|if|although|though|unless)\s+$", re.I
+)
+
+
+def _tagged_speaker(text: str, attribution: Attribution, sentence_start: int) -> str | None:
+    """The speaker of a tagged attribution as the digest names it, or None where it is not the sentence's."""
+    speaker = attribution.speaker or attribution.source
+    if not speaker:
+        return None
+    if attribution.source_start is not None and attribution.source_end is not None:
+        before = text[max(sentence_start, attribution.source_start - 16) : attribution.source_start]
+        if attribution.source_start > sentence_start and _SUBORDINATE_BEFORE.search(before):
+            return None
+        # The tagger's source may stop before "by ...": the phrase is taken along, and
+        # _clean_speaker keeps its agent.
+        agent = _BY_AGENT.match(text, attribution.source_end)
+        if agent and attribution.speaker is None:
+            speaker = speaker + agent.group(0)
+    return speaker
+
+
 def _tagged_attributions(text: str, sentences: Sequence[str]) -> dict[int, _Attribution]:
     """Per sentence index, the speaker and cue the trained tagger (newsdigest.attribution) finds there.
 
@@ -262,14 +295,13 @@ def _tagged_attributions(text: str, sentences: Sequence[str]) -> dict[int, _Attr
         position = max(position, found + len(sentence)) if found >= 0 else position
     tagged: dict[int, _Attribution] = {}
     for attribution in find_attributions(text):
-        speaker = attribution.speaker or attribution.source
+        index = bisect_right(starts, attribution.cue_start) - 1
+        speaker = _clean_speaker(_tagged_speaker(text, attribution, starts[index] if index >= 0 else 0) or "")
         if not speaker or len(speaker.split()) > MAX_TAGGED_SPEAKER_WORDS or re.fullmatch(_PRONOUN, speaker):
             continue
         if not _CLAIM_CUE_WORDS & set(attribution.cue.lower().split()):
             continue
-        speaker = _clean_speaker(speaker)
-        index = bisect_right(starts, attribution.cue_start) - 1
-        if speaker is None or index < 0 or index in tagged:
+        if index < 0 or index in tagged:
             continue
         tagged[index] = _Attribution(speaker=speaker, role=None, cue=attribution.cue.lower())
     return tagged
