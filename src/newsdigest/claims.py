@@ -129,7 +129,7 @@ def _clean_speaker(raw: str) -> str | None:
     speaker = raw.strip(" ,")
     agent = _BY_AGENT.search(speaker)
     if agent and speaker[:1].islower():
-        speaker = agent.group("agent")  # "a summary released by the Dockworkers Union": the union speaks
+        speaker = agent.group("agent")
     first = speaker.split()[0].lower() if speaker else ""
     if not speaker or (first in _NOT_SPEAKERS and not re.fullmatch(_ROLE_NP, speaker)):
         return None
