@@ -400,14 +400,14 @@ def daily_digest(
     # Only so many batches are submitted ahead of the one being consumed: cleaning outpaces dedup, and
     # every finished batch holds its articles' text until the flow takes it, so an unbounded queue
     # would hold a whole big day in memory.
-    # Batches read the stored lines again only after the flow has saved a chunk.
     chunks_saved = 0
-    article_futures = deque(
-        build_articles_task.submit(
-            _submitted(batch), _submitted(config), _submitted(page_sources), (now.isoformat(), chunks_saved)
-        )
-        for batch in islice(batches, BATCHES_AHEAD)
-    )
+
+    def submit_batch(batch: list[FeedEntry]) -> Any:
+        # Batches read the stored lines again only after the flow has saved a chunk: the revision says so.
+        revision = (now.isoformat(), chunks_saved)
+        return build_articles_task.submit(_submitted(batch), _submitted(config), _submitted(page_sources), revision)
+
+    article_futures = deque(submit_batch(batch) for batch in islice(batches, BATCHES_AHEAD))
     # Cleaned batches are deduplicated and saved a chunk at a time, in submission order (so the result
     # does not depend on which batch finished first), and their text is let go of: memory stays flat in N.
     saved = 0
@@ -422,14 +422,7 @@ def daily_digest(
             articles, batch_learned = article_futures.popleft().result()
             following = next(batches, None)
             if following is not None:
-                article_futures.append(
-                    build_articles_task.submit(
-                        _submitted(following),
-                        _submitted(config),
-                        _submitted(page_sources),
-                        (now.isoformat(), chunks_saved),
-                    )
-                )
+                article_futures.append(submit_batch(following))
             chunk.extend(articles)
             _add_learned(learned, batch_learned)
             if len(chunk) >= DEDUP_CHUNK or not article_futures:
