@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks._metrics import harmonic_mean
-from newsdigest.attribution import WEIGHTS, Attribution, Model, find_attributions, load_model
+from newsdigest.claims.attribution import WEIGHTS, Attribution, Model, find_attributions, load_model
 
 Spans = tuple[tuple[int, int], ...]
 SYSTEMS = ("ours", "baseline")

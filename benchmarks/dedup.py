@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from newsdigest.dedup import (
+from newsdigest.stories.dedup import (
     NewDocument,
     article_key,
     assign_stories,

@@ -35,9 +35,9 @@ from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
 from benchmarks import _metrics
 from newsdigest import __version__
-from newsdigest.boilerplate import MemoryBank, source_key
-from newsdigest.clean import clean_text
-from newsdigest.extract import ExtractedPage, extract_page
+from newsdigest.cleaning.boilerplate import MemoryBank, source_key
+from newsdigest.cleaning.extract import ExtractedPage, extract_page
+from newsdigest.cleaning.flat import clean_text
 
 EXTRACTORS = ("ours", "trafilatura", "flattened", "all_text", "ours_multi", "memory")
 PAGE_EXTRACTORS = ("ours", "trafilatura", "flattened", "all_text")

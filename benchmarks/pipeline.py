@@ -313,16 +313,16 @@ def write_config(folder: Path, base: str, feeds: int, runner: str, workers: int)
 
 def plain_run(config_path: Path, state: str, out: Path) -> float:
     """The same stages as plain function calls (threads for I/O-bound reading), no Prefect: wall seconds."""
-    from newsdigest.assemble import build_digest
-    from newsdigest.boilerplate import MemoryBank
-    from newsdigest.config import load_config
-    from newsdigest.dedup import NewDocument, assign_stories
-    from newsdigest.deliver import write_digest_files
-    from newsdigest.fetch import Fetcher
-    from newsdigest.filters import make_rules
-    from newsdigest.ingest import build_articles, digest_window, read_source, select_new_entries
-    from newsdigest.render import render_digest
+    from newsdigest.cleaning.boilerplate import MemoryBank
+    from newsdigest.config.settings import load_config
+    from newsdigest.delivery.files import write_digest_files
+    from newsdigest.digest.assemble import build_digest
+    from newsdigest.digest.filters import make_rules
+    from newsdigest.digest.render import render_digest
+    from newsdigest.sources.fetch import Fetcher
+    from newsdigest.sources.ingest import build_articles, digest_window, read_source, select_new_entries
     from newsdigest.store import Store
+    from newsdigest.stories.dedup import NewDocument, assign_stories
 
     config = load_config(config_path).with_overrides(state=state, out_dir=out)
     started = time.perf_counter()
@@ -367,7 +367,7 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     from prefect import flow
 
     from flows.daily_digest import flow_for
-    from newsdigest.config import load_config
+    from newsdigest.config.settings import load_config
 
     @flow(name="warm-up")
     def warm_up() -> None:

@@ -40,9 +40,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsdigest.claims import extract_claims, select_claims
-from newsdigest.salience import ranked, summarize
-from newsdigest.sentences import article_sentences
+from newsdigest.claims.extract import extract_claims, select_claims
+from newsdigest.claims.salience import ranked, summarize
+from newsdigest.text.sentences import article_sentences
 
 SYSTEMS = ("ours", "lead3", "ours_whole", "lead3_whole", "digest_claims")
 LABELS = {

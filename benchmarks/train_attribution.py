@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.attribution import Article, load_split, match, overlap, run
-from newsdigest.attribution import (
+from newsdigest.claims.attribution import (
     CONTENT,
     CUE,
     LABELS,

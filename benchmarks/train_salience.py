@@ -1,4 +1,4 @@
-"""Train the sentence-salience model of newsdigest.salience on the training part of the CNN corpus.
+"""Train the sentence-salience model of newsdigest.claims.salience on the training part of the CNN corpus.
 
 Run from the project root::
 
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.summaries import _open, cut_to_budget, make_scorer, split_of, word_count
-from newsdigest import salience
+from newsdigest.claims import salience
 
 OBJECTIVES = ("gold", "rouge", "listwise", "mixed")
 

@@ -18,17 +18,19 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from newsdigest import progress
-from newsdigest.archive import write_archive
-from newsdigest.assemble import build_digest
-from newsdigest.boilerplate import MemoryBank, process_line_cache, source_key
-from newsdigest.config import Config, FetchSettings, load_config
-from newsdigest.dedup import NewDocument, StoryAssigner
-from newsdigest.deliver import write_digest_files
+from newsdigest.cleaning.boilerplate import MemoryBank, process_line_cache, source_key
+from newsdigest.config.settings import Config, FetchSettings, load_config
+from newsdigest.delivery.files import write_digest_files
+from newsdigest.delivery.mail import delivery_failure_notes, send_due
+from newsdigest.digest.archive import write_archive
+from newsdigest.digest.assemble import build_digest
+from newsdigest.digest.filters import make_rules
+from newsdigest.digest.render import render_digest
 from newsdigest.errors import FetchError
-from newsdigest.fetch import Fetcher, Validators
-from newsdigest.filters import make_rules
-from newsdigest.health import SourceHealth, footer_reason, is_due, updated_health, waiting_result
-from newsdigest.ingest import (
+from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
+from newsdigest.sources.fetch import Fetcher, Validators
+from newsdigest.sources.health import SourceHealth, footer_reason, is_due, updated_health, waiting_result
+from newsdigest.sources.ingest import (
     Window,
     build_articles,
     digest_window,
@@ -36,10 +38,8 @@ from newsdigest.ingest import (
     resolve_digest_date,
     select_new_entries,
 )
-from newsdigest.mail import delivery_failure_notes, send_due
-from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
-from newsdigest.render import render_digest
 from newsdigest.store import Store, state_for_dry_run
+from newsdigest.stories.dedup import NewDocument, StoryAssigner
 
 BOILERPLATE_RETENTION_DAYS = 30  # a line seen once and not again within this long is article text
 # Per source key, line hash -> pages seen: what a batch's pages taught the boilerplate memory.
@@ -154,7 +154,7 @@ def read_source_task(
 @task(name="select-new-entries", cache_policy=NO_CACHE)
 def select_entries_task(results: list[SourceResult], window: Window, state: str) -> list[FeedEntry]:
     """Entries in the window that the store has not seen."""
-    from newsdigest.dedup import canonical_url
+    from newsdigest.stories.dedup import canonical_url
 
     entries = [entry for result in results for entry in result.entries]
     store = Store.open(state)

@@ -16,12 +16,12 @@ import pytest
 from bs4 import BeautifulSoup
 
 from newsdigest import cli
-from newsdigest.archive import FEED_LIMIT, find_digest, render_archive, scan_digests, write_archive
-from newsdigest.config import parse_config
-from newsdigest.deliver import write_digest_files
+from newsdigest.config.settings import parse_config
+from newsdigest.delivery.files import write_digest_files
+from newsdigest.digest.archive import FEED_LIMIT, find_digest, render_archive, scan_digests, write_archive
+from newsdigest.digest.render import render_digest
 from newsdigest.errors import ConfigError
 from newsdigest.models import Digest, Story, StoryArticle
-from newsdigest.render import render_digest
 from tests.test_render import EVIL, WHEN, _digest
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -210,7 +210,7 @@ def test_a_corrupt_digest_file_is_skipped_with_a_warning(folder: Path, caplog: p
     (folder / "2025-04-03.json").write_text('{"story_count": "many", "stories": []}', encoding="utf-8")
     (folder / "2025-04-04.json").write_bytes(b'{"title": "\xff\xfe"}')
     (folder / "2025-04-05.json").write_text('{"stories": "none"}', encoding="utf-8")
-    with caplog.at_level(logging.WARNING, logger="newsdigest.archive"):
+    with caplog.at_level(logging.WARNING, logger="newsdigest.digest.archive"):
         paths = write_archive(folder)
     skipped = sorted(record.getMessage().split()[2] for record in caplog.records)
     assert [Path(name.rstrip(",")).name for name in skipped] == [f"2025-04-0{n}.json" for n in range(1, 6)]

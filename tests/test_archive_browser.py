@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from newsdigest.archive import write_archive
+from newsdigest.digest.archive import write_archive
 from tests.browser import CHROMIUM, probe_report, write_frame
 from tests.test_archive import _write_day
 

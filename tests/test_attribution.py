@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from newsdigest.attribution import (
+from newsdigest.claims.attribution import (
     Attribution,
     Model,
     emissions,

@@ -5,7 +5,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdigest.claims import (
+from newsdigest.claims.extract import (
     extract_claims,
     faithful_claims,
     fidelity_problems,
@@ -13,8 +13,8 @@ from newsdigest.claims import (
     quotes_in,
     select_claims,
 )
-from newsdigest.clean import clean_text
-from newsdigest.sentences import split_sentences
+from newsdigest.cleaning.flat import clean_text
+from newsdigest.text.sentences import split_sentences
 from tests.conftest import SEED_ARTICLE
 
 SEED_TEXT = clean_text(SEED_ARTICLE.read_text(encoding="utf-8"))

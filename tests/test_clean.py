@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdigest.clean import clean_feed_html, clean_text, is_glued_byline
-from newsdigest.extract import clean_page
+from newsdigest.cleaning.extract import clean_page
+from newsdigest.cleaning.flat import clean_feed_html, clean_text, is_glued_byline
 from tests.conftest import SEED_ARTICLE
 
 SEED_LINES = SEED_ARTICLE.read_text(encoding="utf-8").strip().split("\n")

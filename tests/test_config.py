@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config import load_config, parse_config
+from newsdigest.config.settings import load_config, parse_config
 from newsdigest.errors import ConfigError
 from newsdigest.models import SourceKind
 from tests.conftest import SEEDS

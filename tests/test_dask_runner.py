@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from newsdigest.config import load_config, parse_config
+from newsdigest.config.settings import load_config, parse_config
 from newsdigest.errors import ConfigError
 from tests.conftest import SEEDS
 
@@ -32,7 +32,7 @@ def test_seeds_on_a_local_dask_cluster_match_the_threaded_run(prefect_harness: N
     from dataclasses import replace
 
     from flows.daily_digest import daily_digest, flow_for
-    from newsdigest.config import RunSettings
+    from newsdigest.config.settings import RunSettings
 
     config = load_config(SEEDS / "sources.toml")
     dask_flow = flow_for(replace(config, run=RunSettings(task_runner="dask", dask_workers=2)))

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdigest.dedup import (
+from newsdigest.stories.dedup import (
     NUM_PERM,
     NewDocument,
     StoryAssigner,
@@ -149,7 +149,7 @@ def test_assignment_is_idempotent(texts: list[str]) -> None:
 
 def test_signatures_do_not_depend_on_the_process_hash_seed() -> None:
     # Signatures are stored and compared across days: no per-process salted hashing may leak into them.
-    code = "import sys; from newsdigest.dedup import minhash; print(list(minhash(sys.stdin.read())))"
+    code = "import sys; from newsdigest.stories.dedup import minhash; print(list(minhash(sys.stdin.read())))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], input=BASE, capture_output=True, text=True, env=env, check=True)
     assert tuple(json.loads(out.stdout)) == minhash(BASE)

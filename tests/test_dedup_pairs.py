@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from newsdigest.dedup import NewDocument, assign_stories
+from newsdigest.stories.dedup import NewDocument, assign_stories
 
 PAIRS = Path(__file__).parent / "data" / "story_pairs.jsonl"
 

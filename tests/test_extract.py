@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from newsdigest.boilerplate import MemoryBank, SourceMemory, StoredLineCache, line_key, source_key
-from newsdigest.extract import clean_page, extract_page, is_title_like
+from newsdigest.cleaning.boilerplate import MemoryBank, SourceMemory, StoredLineCache, line_key, source_key
+from newsdigest.cleaning.extract import clean_page, extract_page, is_title_like
 
 PARAGRAPHS = [
     "The harbour authority said container traffic rose by 12 percent in March, the highest in a decade.",

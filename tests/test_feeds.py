@@ -5,12 +5,12 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config import FetchSettings
+from newsdigest.config.settings import FetchSettings
 from newsdigest.errors import FeedError
-from newsdigest.feeds import parse_feed, read_text_folder
-from newsdigest.fetch import Fetched, Fetcher
-from newsdigest.ingest import read_source
 from newsdigest.models import Source, SourceKind
+from newsdigest.sources.feeds import parse_feed, read_text_folder
+from newsdigest.sources.fetch import Fetched, Fetcher
+from newsdigest.sources.ingest import read_source
 from tests.conftest import SEED_ARTICLE, LocalServer
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>

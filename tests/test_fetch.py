@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config import FetchSettings
+from newsdigest.config.settings import FetchSettings
 from newsdigest.errors import FetchError
-from newsdigest.fetch import Fetcher
+from newsdigest.sources.fetch import Fetcher
 from tests.conftest import LocalServer
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config import cron_problem, load_config, parse_config
+from newsdigest.config.settings import cron_problem, load_config, parse_config
+from newsdigest.digest.filters import OTHER_SECTION, arrange, make_rules, matching_terms
+from newsdigest.digest.render import render_digest
 from newsdigest.errors import ConfigError
-from newsdigest.filters import OTHER_SECTION, arrange, make_rules, matching_terms
 from newsdigest.models import Article, Claim, Digest, Source, Story, StoryArticle, WatchList
-from newsdigest.render import render_digest
 
 WHEN = datetime(2025, 4, 15, 9, 0, tzinfo=UTC)
 
@@ -140,7 +140,7 @@ def test_errors_name_the_key_and_its_line(tmp_path: Path) -> None:
 
 
 def test_since_last_digest_window() -> None:
-    from newsdigest.ingest import digest_window
+    from newsdigest.sources.ingest import digest_window
 
     now = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
     last = now - timedelta(days=3)
@@ -152,8 +152,8 @@ def test_since_last_digest_window() -> None:
 
 
 def test_the_email_keeps_sections_and_marks_after_the_json_round_trip(tmp_path: Path) -> None:
-    from newsdigest.mail import load_digest, render_email
-    from newsdigest.render import render_digest
+    from newsdigest.delivery.mail import load_digest, render_email
+    from newsdigest.digest.render import render_digest
 
     story = replace(_story(1, "Budget <b>vote</b> tonight", "City Paper"), highlights=("budget",), section="Local")
     digest = Digest(title="D", digest_date=date(2025, 4, 16), generated_at=WHEN, stories=(story,))

@@ -110,7 +110,7 @@ def test_second_run_finds_nothing_new_and_keeps_the_digest(seeds_runs: dict[str,
 def test_the_run_learns_a_sites_recurring_line_and_removes_it(
     seeds_runs: dict[str, Any], manifest: dict[str, Any]
 ) -> None:
-    from newsdigest.boilerplate import line_key
+    from newsdigest.cleaning.boilerplate import line_key
     from newsdigest.store import Store
 
     recurring = manifest["recurring_line"]

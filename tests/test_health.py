@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsdigest.config import FetchSettings
+from newsdigest.config.settings import FetchSettings
 from newsdigest.errors import FetchError
-from newsdigest.fetch import Fetcher, is_public_address, parse_retry_after
-from newsdigest.health import (
+from newsdigest.models import SourceResult
+from newsdigest.sources.fetch import Fetcher, is_public_address, parse_retry_after
+from newsdigest.sources.health import (
     SourceHealth,
     backoff_seconds,
     footer_reason,
@@ -18,7 +19,6 @@ from newsdigest.health import (
     updated_health,
     waiting_result,
 )
-from newsdigest.models import SourceResult
 from tests.conftest import LocalServer
 
 NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_links_from_feeds_to_private_addresses_and_files_are_refused(http_server
 
 
 def test_credentials_never_reach_a_log_line() -> None:
-    from newsdigest.fetch import redact_text, redact_url
+    from newsdigest.sources.fetch import redact_text, redact_url
 
     assert redact_url("https://user:hunter2@feeds.example/rss?token=abc&page=2") == (
         "https://***@feeds.example/rss?token=***&page=2"

@@ -16,11 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from newsdigest.assemble import build_digest, story_from_articles
-from newsdigest.clean import clean_text
-from newsdigest.config import SummarizerSettings, parse_config
-from newsdigest.dedup import DedupRecord
-from newsdigest.llm import (
+from newsdigest.claims.llm import (
     MAX_FAILURES_IN_A_ROW,
     LLMSummarizer,
     SummarizerError,
@@ -28,8 +24,12 @@ from newsdigest.llm import (
     cut_text,
     parse_reply,
 )
+from newsdigest.cleaning.flat import clean_text
+from newsdigest.config.settings import SummarizerSettings, parse_config
+from newsdigest.digest.assemble import build_digest, story_from_articles
 from newsdigest.models import Article, Claim
 from newsdigest.store import StoredArticle
+from newsdigest.stories.dedup import DedupRecord
 from tests.conftest import SEED_ARTICLE
 
 SEED_TEXT = clean_text(SEED_ARTICLE.read_text(encoding="utf-8"))

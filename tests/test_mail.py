@@ -20,9 +20,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from newsdigest.config import EmailSettings, parse_config
-from newsdigest.errors import ConfigError
-from newsdigest.mail import (
+from newsdigest.config.settings import EmailSettings, parse_config
+from newsdigest.delivery.mail import (
     HTML_LIMIT,
     UNCONFIRMED,
     SmtpServer,
@@ -33,8 +32,9 @@ from newsdigest.mail import (
     render_email,
     resolve_server,
 )
+from newsdigest.digest.render import render_digest
+from newsdigest.errors import ConfigError
 from newsdigest.models import Claim, Digest, Story, StoryArticle
-from newsdigest.render import render_digest
 from newsdigest.store import Store
 from tests.test_render import EVIL, WHEN, _digest
 
@@ -563,9 +563,9 @@ def test_the_daily_flow_mails_the_digest_once_and_send_completes_it(
 
 
 def test_a_run_finishes_earlier_digests_for_those_still_waiting(smtp: SmtpFixture, tmp_path: Path) -> None:
-    from newsdigest.config import Config, DigestSettings
-    from newsdigest.deliver import write_digest_files
-    from newsdigest.mail import message_id, send_due
+    from newsdigest.config.settings import Config, DigestSettings
+    from newsdigest.delivery.files import write_digest_files
+    from newsdigest.delivery.mail import message_id, send_due
 
     config = Config(
         sources=(),

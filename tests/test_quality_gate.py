@@ -25,7 +25,7 @@ def _dataset(name: str) -> Path:
 
 @pytest.fixture(autouse=True)
 def _quiet_extractors() -> None:
-    for noisy in ("trafilatura", "htmldate", "courlan", "justext", "newsdigest.extract"):
+    for noisy in ("trafilatura", "htmldate", "courlan", "justext", "newsdigest.cleaning.extract"):
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
 
 

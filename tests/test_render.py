@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.deliver import write_atomic, write_digest_files
+from newsdigest.delivery.files import write_atomic, write_digest_files
+from newsdigest.digest.render import render_digest
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle
-from newsdigest.render import render_digest
 
 WHEN = datetime(2025, 4, 15, 9, 30, tzinfo=UTC)
 EVIL = '<script>alert(1)</script><img src=x onerror="alert(2)">'

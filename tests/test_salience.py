@@ -11,7 +11,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdigest import salience
+from newsdigest.claims import salience
 
 ARTICLE = (
     "The city council of Norbury voted on Tuesday to close the old river bridge after inspectors found deep "
@@ -124,9 +124,9 @@ def test_redundant_sentences_are_ranked_after_new_information() -> None:
 def test_inference_does_not_need_numpy() -> None:
     code = (
         "import sys\n"
-        "from newsdigest import salience\n"
+        "from newsdigest.claims import salience\n"
         f"salience.summarize({ARTICLE!r}, 'title', 40)\n"
-        "assert 'numpy' not in sys.modules, 'newsdigest.salience imported numpy'\n"
+        "assert 'numpy' not in sys.modules, 'newsdigest.claims.salience imported numpy'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

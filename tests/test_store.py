@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from newsdigest.dedup import NewDocument, assign_stories
-from newsdigest.health import SourceHealth
 from newsdigest.models import Article
+from newsdigest.sources.health import SourceHealth
 from newsdigest.store import Store
+from newsdigest.stories.dedup import NewDocument, assign_stories
 
 NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
 

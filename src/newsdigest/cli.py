@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsdigest import __version__
-from newsdigest.config import DEFAULT_STATE_PATH, Config, load_config
-from newsdigest.deliver import write_atomic
+from newsdigest.config.settings import DEFAULT_STATE_PATH, Config, load_config
+from newsdigest.delivery.files import write_atomic
 from newsdigest.errors import ConfigError, NewsDigestError
 
 DEFAULT_CONFIG = "seeds/sources.toml"
@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def sources_report(config: Config) -> str:
     """A table of the configured sources with what the store knows of each."""
-    from newsdigest.health import is_failing
+    from newsdigest.sources.health import is_failing
     from newsdigest.store import Store
 
     store = Store.open(config.state)
@@ -155,8 +155,8 @@ def sources_report(config: Config) -> str:
 
 def send_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest send`: 0 when every recipient has the digest, 1 when some delivery is not done."""
-    from newsdigest.ingest import resolve_digest_date
-    from newsdigest.mail import send_digest
+    from newsdigest.delivery.mail import send_digest
+    from newsdigest.sources.ingest import resolve_digest_date
     from newsdigest.store import Store
 
     config = config.with_overrides(out_dir=Path(args.out) if args.out else None, state=args.state)
@@ -189,7 +189,7 @@ def open_command(args: argparse.Namespace) -> int:
     import subprocess
     import webbrowser
 
-    from newsdigest.archive import find_digest
+    from newsdigest.digest.archive import find_digest
 
     out_dir = Path(args.out) if args.out else load_config(args.config).digest.out_dir
     day = date.fromisoformat(args.date) if args.date else None
@@ -217,8 +217,8 @@ def open_command(args: argparse.Namespace) -> int:
 
 def sources_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest sources [list|add|remove|import-opml|export-opml]`."""
-    from newsdigest.fetch import Fetcher
-    from newsdigest.sources import NewSource, add_sources, discover_feed, read_opml, remove_source, write_opml
+    from newsdigest.sources.fetch import Fetcher
+    from newsdigest.sources.manage import NewSource, add_sources, discover_feed, read_opml, remove_source, write_opml
 
     action = args.sources_command or "list"
     path = Path(args.config)

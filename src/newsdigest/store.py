@@ -27,10 +27,10 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from newsdigest.dedup import DedupRecord, signature_from_bytes, signature_to_bytes
 from newsdigest.errors import StoreError
-from newsdigest.health import SourceHealth
 from newsdigest.models import Article
+from newsdigest.sources.health import SourceHealth
+from newsdigest.stories.dedup import DedupRecord, signature_from_bytes, signature_to_bytes
 
 metadata = MetaData()
 
@@ -80,7 +80,7 @@ digests_table = Table(
     Column("files", Text, nullable=False),
 )
 
-# Per-source line memory (see newsdigest.boilerplate): hashes only, never the text of a line.
+# Per-source line memory (see newsdigest.cleaning.boilerplate): hashes only, never the text of a line.
 boilerplate_table = Table(
     "boilerplate_lines",
     metadata,
@@ -93,7 +93,7 @@ boilerplate_table = Table(
 )
 
 
-# The email outbox (see newsdigest.mail): one row per digest date and recipient, so a re-run, a retry or a
+# The email outbox (see newsdigest.delivery.mail): one row per digest date and recipient, so a re-run, a retry or a
 # crash never mails a recipient a second copy. status: pending -> claimed -> sending -> sent | failed, and
 # back to pending after a temporary failure. claimed_at is set when a run takes the row.
 outbox_table = Table(

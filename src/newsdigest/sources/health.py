@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from newsdigest.config import FetchSettings
+from newsdigest.config.settings import FetchSettings
 from newsdigest.models import SourceResult
 
 JITTER = 0.2  # the wait is scaled by a random factor in [1 - JITTER, 1 + JITTER]

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
-from newsdigest.filters import term_pattern
+from newsdigest.digest.filters import term_pattern
 from newsdigest.models import Claim, Digest, Story
 
 FORMATS = ("md", "html", "txt", "json")
@@ -21,7 +21,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 def default_templates_dir() -> Path:
     """The digest_templates/ folder of this checkout, or the copy installed with the package."""
-    checkout = Path(__file__).resolve().parents[2] / "digest_templates"
+    checkout = Path(__file__).resolve().parents[3] / "digest_templates"
     return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "digest_templates"
 
 

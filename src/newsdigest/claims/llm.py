@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 
 from newsdigest import __version__
-from newsdigest.claims import fidelity_problems, numbers_in
-from newsdigest.config import SummarizerSettings
+from newsdigest.claims.extract import fidelity_problems, numbers_in
+from newsdigest.config.settings import SummarizerSettings
 from newsdigest.errors import NewsDigestError
-from newsdigest.fetch import redact_text, redact_url
 from newsdigest.models import Article, Claim
-from newsdigest.sentences import split_sentences
+from newsdigest.sources.fetch import redact_text, redact_url
+from newsdigest.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
 

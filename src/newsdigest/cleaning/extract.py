@@ -18,8 +18,8 @@ from lxml.html import HtmlElement
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
-from newsdigest.boilerplate import SourceMemory, line_key
-from newsdigest.clean import is_furniture
+from newsdigest.cleaning.boilerplate import SourceMemory, line_key
+from newsdigest.cleaning.flat import is_furniture
 
 logger = logging.getLogger(__name__)
 

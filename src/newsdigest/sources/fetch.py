@@ -16,7 +16,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from newsdigest.config import FetchSettings
+from newsdigest.config.settings import FetchSettings
 from newsdigest.errors import FetchError
 
 MAX_REDIRECTS = 5

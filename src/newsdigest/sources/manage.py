@@ -17,12 +17,12 @@ from xml.sax.saxutils import quoteattr
 
 from lxml import etree, html
 
-from newsdigest.config import Config, load_config
-from newsdigest.deliver import write_atomic
+from newsdigest.config.settings import Config, load_config
+from newsdigest.delivery.files import write_atomic
 from newsdigest.errors import ConfigError, FeedError
-from newsdigest.feeds import parse_feed
-from newsdigest.fetch import Fetcher
 from newsdigest.models import Source, SourceKind
+from newsdigest.sources.feeds import parse_feed
+from newsdigest.sources.fetch import Fetcher
 
 _FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json", "application/json")
 _TABLE_HEADER = re.compile(r"^\s*\[")

@@ -7,11 +7,11 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from newsdigest.attribution import Attribution, find_attributions
-from newsdigest.dedup import words
+from newsdigest.claims.attribution import Attribution, find_attributions
+from newsdigest.claims.salience import sentence_scores
 from newsdigest.models import Claim
-from newsdigest.salience import sentence_scores
-from newsdigest.sentences import paragraph_sentences
+from newsdigest.stories.dedup import words
+from newsdigest.text.sentences import paragraph_sentences
 
 # --- attribution -----------------------------------------------------------------------------------
 
@@ -226,7 +226,7 @@ def _score(sentence: str, index: int, total: int, attributed: bool) -> float:
 _DENIALS = {"denied", "denies", "rejected", "rejects", "dismissed", "dismisses", "disputed", "disputes", "countered"}
 DENIAL_BONUS = 1.5
 
-# How much the trained sentence-salience model (newsdigest.salience) adds to a sentence's score:
+# How much the trained sentence-salience model (newsdigest.claims.salience) adds to a sentence's score:
 # the article's best sentence gets SALIENCE_WEIGHT, the next ones less, down to nothing at rank
 # SALIENT_RANKS. Sentences within those ranks are candidates even without a speaker or a figure.
 SALIENCE_WEIGHT = 6.0
@@ -281,7 +281,7 @@ def _tagged_speaker(text: str, attribution: Attribution, sentence_start: int) ->
 
 
 def _tagged_attributions(text: str, sentences: Sequence[str]) -> dict[int, _Attribution]:
-    """Per sentence index, the speaker and cue the trained tagger (newsdigest.attribution) finds there.
+    """Per sentence index, the speaker and cue the trained tagger (newsdigest.claims.attribution) finds there.
 
     The patterns above are precise on the common shapes; the tagger, trained on annotated news,
     also catches "union secretary Helga Brandt told reporters" or "Riders' groups said". Its

@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from newsdigest.boilerplate import MemoryBank, source_key
-from newsdigest.clean import clean_feed_html, clean_text, word_count
-from newsdigest.dedup import article_key, canonical_url
+from newsdigest.cleaning.boilerplate import MemoryBank, source_key
+from newsdigest.cleaning.extract import clean_page
+from newsdigest.cleaning.flat import clean_feed_html, clean_text, word_count
 from newsdigest.errors import FeedError, FetchError
-from newsdigest.extract import clean_page
-from newsdigest.feeds import parse_feed, read_text_folder
-from newsdigest.fetch import Fetched, Fetcher, Validators, redact_url
 from newsdigest.models import Article, FeedEntry, Source, SourceKind, SourceResult
+from newsdigest.sources.feeds import parse_feed, read_text_folder
+from newsdigest.sources.fetch import Fetched, Fetcher, Validators, redact_url
+from newsdigest.stories.dedup import article_key, canonical_url
 
 # Feed content shorter than this is a teaser: the page is fetched for the full text.
 FULL_TEXT_MIN_WORDS = 120

@@ -13,8 +13,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from newsdigest.deliver import write_atomic
-from newsdigest.render import default_templates_dir
+from newsdigest.delivery.files import write_atomic
+from newsdigest.digest.render import default_templates_dir
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from newsdigest.sentences import article_sentences
+from newsdigest.text.sentences import article_sentences
 
 WEIGHTS_PATH = Path(__file__).parent / "weights" / "salience.json"
 
@@ -475,7 +475,7 @@ def load_weights(path: Path = WEIGHTS_PATH) -> dict[str, Any]:
     """The trained model: feature names, standardisation, weights and selection settings."""
     model = json.loads(path.read_text(encoding="utf-8"))
     if list(model["features"]) != list(FEATURE_NAMES):
-        raise ValueError(f"{path}: its features do not match this version of newsdigest.salience")
+        raise ValueError(f"{path}: its features do not match this version of newsdigest.claims.salience")
     return model
 
 

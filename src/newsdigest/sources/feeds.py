@@ -14,8 +14,8 @@ import charset_normalizer
 import feedparser
 
 from newsdigest.errors import FeedError
-from newsdigest.fetch import Fetched
 from newsdigest.models import FeedEntry
+from newsdigest.sources.fetch import Fetched
 
 _DECLARED_CHARSET = re.compile(rb"<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']", re.IGNORECASE)
 _DECLARED_CHARSET_TEXT = re.compile(r"(?<=<\?xml)([^>]*?)encoding=[\"'][\w.:-]+[\"']", re.IGNORECASE)

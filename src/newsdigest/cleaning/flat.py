@@ -7,7 +7,7 @@ import unicodedata
 
 from bs4 import BeautifulSoup
 
-from newsdigest.boilerplate import SourceMemory
+from newsdigest.cleaning.boilerplate import SourceMemory
 
 # Lines that are page furniture wherever they appear in flattened text.
 _FURNITURE = re.compile(

@@ -36,10 +36,10 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
-from newsdigest.config import DEFAULT_SMTP_PORTS, Config, EmailSettings
+from newsdigest.config.settings import DEFAULT_SMTP_PORTS, Config, EmailSettings
+from newsdigest.digest.render import default_templates_dir, render_digest, template_environment
 from newsdigest.errors import ConfigError, NewsDigestError
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle
-from newsdigest.render import default_templates_dir, render_digest, template_environment
 from newsdigest.store import OutboxRow, Store
 
 logger = logging.getLogger(__name__)

@@ -9,14 +9,14 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from newsdigest.claims import extract_claims, fidelity_problems, select_claims
-from newsdigest.config import SummarizerSettings
-from newsdigest.filters import Rules, arrange, left_out_note, make_rules
+from newsdigest.claims.extract import extract_claims, fidelity_problems, select_claims
+from newsdigest.config.settings import SummarizerSettings
+from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle, WatchList
 from newsdigest.store import Store, StoredArticle
 
 if TYPE_CHECKING:
-    from newsdigest.llm import LLMSummarizer
+    from newsdigest.claims.llm import LLMSummarizer
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,7 @@ def _with_model_claims(
 ) -> list[Story]:
     """The chosen stories with the language model's claims where it gives faithful ones; order unchanged."""
     # Imported only here: with the default (extractive) backend the model client is never even loaded.
-    from newsdigest.llm import LLMSummarizer
+    from newsdigest.claims.llm import LLMSummarizer
 
     texts = _originals_texts(store, [by_story[story.story_id] for story in stories])
     with LLMSummarizer(settings) as client:
