@@ -366,8 +366,8 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from prefect import flow
 
-    from flows.daily_digest import flow_for
     from newsdigest.config.settings import load_config
+    from newsdigest.flow import flow_for
 
     @flow(name="warm-up")
     def warm_up() -> None:

@@ -263,7 +263,7 @@ def test_base_url_is_an_optional_http_url_in_the_digest_table(tmp_path: Path) ->
 
 
 def test_the_render_task_writes_the_archive_after_the_days_files(tmp_path: Path) -> None:
-    from flows.daily_digest import render_task
+    from newsdigest.flow import render_task
 
     config = parse_config(
         {

@@ -31,8 +31,8 @@ def test_run_settings(tmp_path: Path) -> None:
 def test_seeds_on_a_local_dask_cluster_match_the_threaded_run(prefect_harness: None, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from flows.daily_digest import daily_digest, flow_for
     from newsdigest.config.settings import RunSettings
+    from newsdigest.flow import daily_digest, flow_for
 
     config = load_config(SEEDS / "sources.toml")
     dask_flow = flow_for(replace(config, run=RunSettings(task_runner="dask", dask_workers=2)))

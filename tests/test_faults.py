@@ -195,7 +195,7 @@ def _build(server: FaultServer, tmp_path: Path) -> tuple[Path, list[GoodArticle]
 
 @pytest.fixture(scope="module")
 def fault_runs(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    from flows.daily_digest import daily_digest
+    from newsdigest.flow import daily_digest
     from newsdigest.store import Store
 
     work = tmp_path_factory.mktemp("faults")

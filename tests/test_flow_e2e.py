@@ -25,7 +25,7 @@ def _mask(markdown: str, counts: bool = False) -> str:
 
 @pytest.fixture(scope="module")
 def seeds_runs(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from flows.daily_digest import daily_digest
+    from newsdigest.flow import daily_digest
 
     work = tmp_path_factory.mktemp("seeds-run")
     args = {"config_path": str(SEEDS / "sources.toml"), "out_dir": str(work / "digests"), "state": str(work / "s.db")}
@@ -137,7 +137,7 @@ def test_golden_markdown(seeds_runs: dict[str, Any]) -> None:
 
 
 def test_next_day_reports_only_what_is_new(seeds_runs: dict[str, Any], tmp_path: Path) -> None:
-    from flows.daily_digest import daily_digest
+    from newsdigest.flow import daily_digest
 
     config = tmp_path / "next.toml"
     feed = tmp_path / "next.xml"
@@ -173,7 +173,7 @@ may be used against Sumy and Kharkiv oblasts. Cherniak said the troops have lear
 def test_failed_sources_are_listed_and_the_digest_still_written(
     prefect_harness: None, http_server: LocalServer, tmp_path: Path
 ) -> None:
-    from flows.daily_digest import daily_digest
+    from newsdigest.flow import daily_digest
 
     broken = http_server.add("/broken.xml", "<rss><channel><title>x</title><item><guid>", "application/rss+xml")
     down = http_server.add("/down.xml", "server error", status=500)
@@ -213,7 +213,7 @@ def test_small_batches_few_ahead_and_small_chunks_give_the_same_digest(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Batches are submitted a few at a time and consumed in order: how many does not change the digest."""
-    import flows.daily_digest as module
+    import newsdigest.flow as module
 
     monkeypatch.setattr(module, "ARTICLE_BATCH", 2)
     monkeypatch.setattr(module, "BATCHES_AHEAD", 3)

@@ -523,8 +523,8 @@ def test_the_daily_flow_mails_the_digest_once_and_send_completes_it(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from flows.daily_digest import daily_digest
     from newsdigest.cli import main
+    from newsdigest.flow import daily_digest
     from tests.conftest import SEEDS
 
     ca_file = tmp_path / "ca.pem"

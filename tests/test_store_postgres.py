@@ -127,7 +127,7 @@ def test_two_flow_runs_at_once_put_each_article_once(
     import json
     from pathlib import Path
 
-    from flows.daily_digest import daily_digest
+    from newsdigest.flow import daily_digest
     from tests.conftest import SEEDS
 
     results: dict[str, object] = {}

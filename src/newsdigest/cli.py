@@ -259,8 +259,8 @@ def run_command(args: argparse.Namespace) -> int:
     """`newsdigest run`: the flow once, with progress where someone watches and an exit code that tells."""
     if args.quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
-    from flows.daily_digest import flow_for
     from newsdigest import progress
+    from newsdigest.flow import flow_for
 
     run_flow = flow_for(load_config(args.config))
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
@@ -317,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             from prefect.schedules import Cron
 
-            from flows.daily_digest import daily_digest
+            from newsdigest.flow import daily_digest
 
             daily_digest.serve(
                 name="daily-serve",

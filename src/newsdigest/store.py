@@ -196,6 +196,12 @@ class Store:
         """Dispose of the connection pool."""
         self.engine.dispose()
 
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def known_keys(self, canonical_urls: Iterable[str], guids: Iterable[str]) -> tuple[set[str], set[str]]:
         """Which of these canonical URLs and GUIDs the store has seen already."""
         urls, ids = sorted(set(canonical_urls)), sorted(set(guids))
