@@ -27,7 +27,6 @@ import tempfile
 import threading
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -312,51 +311,12 @@ def write_config(folder: Path, base: str, feeds: int, runner: str, workers: int)
 
 
 def plain_run(config_path: Path, state: str, out: Path) -> float:
-    """The same stages as plain function calls (threads for I/O-bound reading), no Prefect: wall seconds."""
-    from newsdigest.cleaning.boilerplate import MemoryBank
-    from newsdigest.config.settings import load_config
-    from newsdigest.delivery.files import write_digest_files
-    from newsdigest.digest.assemble import build_digest
-    from newsdigest.digest.filters import make_rules
-    from newsdigest.digest.render import render_digest
-    from newsdigest.sources.fetch import Fetcher
-    from newsdigest.sources.ingest import build_articles, digest_window, read_source, select_new_entries
-    from newsdigest.store import Store
-    from newsdigest.stories.dedup import NewDocument, assign_stories
+    """The flow's own steps (newsdigest.pipeline) as plain calls on thread pools, no Prefect: wall seconds."""
+    from newsdigest.pipeline import load_run_config, plan_run, run_without_prefect
 
-    config = load_config(config_path).with_overrides(state=state, out_dir=out)
     started = time.perf_counter()
-    now = datetime.now(UTC)
-    day = now.date()
-    window = digest_window(day, "UTC", config.digest.window_hours, now)
-    with Fetcher(config.fetch) as fetcher, ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda source: read_source(source, fetcher), config.sources))
-    entries = select_new_entries([e for r in results for e in r.entries], window, set(), set())
-    batches = [entries[i : i + 25] for i in range(0, len(entries), 25)]
-    trusted = config.source_hosts()
-
-    def clean(batch: list[Any]) -> list[Any]:
-        with Fetcher(config.fetch, trusted_hosts=trusted) as fetcher:
-            return build_articles(batch, fetcher, {s.name for s in config.sources}, MemoryBank())[0]
-
-    with ThreadPoolExecutor(8) as pool:
-        articles = [article for batch in pool.map(clean, batches) for article in batch]
-    store = Store.open(state)
-    try:
-        records = assign_stories([NewDocument(a.article_id, a.title, a.text) for a in articles], [])
-        store.save_articles(list(zip(articles, records, strict=True)), day, now)
-        digest = build_digest(
-            store,
-            day,
-            title="Plain",
-            generated_at=now,
-            word_budget=config.digest.words_per_story,
-            max_stories=config.digest.max_stories,
-            rules=make_rules(config.filters, config.sources),
-        )
-        write_digest_files(render_digest(digest), out, day)
-    finally:
-        store.close()
+    plan = plan_run(load_run_config(config_path), datetime.now(UTC), out_dir=str(out), state=state)
+    run_without_prefect(plan)
     return time.perf_counter() - started
 
 
@@ -366,8 +326,8 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from prefect import flow
 
-    from newsdigest.config.settings import load_config
     from newsdigest.flow import flow_for
+    from newsdigest.pipeline import load_run_config
 
     @flow(name="warm-up")
     def warm_up() -> None:
@@ -378,7 +338,7 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     with tempfile.TemporaryDirectory(prefix="newsdigest-pipeline-") as tmp:
         folder = Path(tmp)
         config_path = write_config(folder, server.base, feeds, runner, workers)
-        config = load_config(config_path)
+        config = load_run_config(config_path)
         with MemorySampler(exclude={server.process.pid}) as memory:
             started = time.perf_counter()
             summary = flow_for(config)(

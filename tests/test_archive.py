@@ -262,8 +262,8 @@ def test_base_url_is_an_optional_http_url_in_the_digest_table(tmp_path: Path) ->
         parse_config({"digest": {"base_url": 5}}, tmp_path)
 
 
-def test_the_render_task_writes_the_archive_after_the_days_files(tmp_path: Path) -> None:
-    from newsdigest.flow import render_task
+def test_publishing_a_digest_writes_the_archive_after_the_days_files(tmp_path: Path) -> None:
+    from newsdigest.pipeline import publish_digest
 
     config = parse_config(
         {
@@ -273,8 +273,8 @@ def test_the_render_task_writes_the_archive_after_the_days_files(tmp_path: Path)
         tmp_path,
     )
     _write_day(tmp_path / "out", date(2025, 4, 14), 2)
-    files, stories, _markdown = render_task.fn(config, date(2025, 4, 16), WHEN, [], 0, [])
-    assert stories == 0 and Path(files["html"]).is_file()
+    published = publish_digest(config, date(2025, 4, 16), WHEN, [], 0, [])
+    assert published.stories == 0 and Path(published.files["html"]).is_file()
     assert _rows(tmp_path / "out" / "index.html") == [("2025-04-16", "0 stories"), ("2025-04-14", "2 stories")]
     feed = feedparser.parse((tmp_path / "out" / "feed.xml").read_bytes())
     assert [entry.link for entry in feed.entries] == [

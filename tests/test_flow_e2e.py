@@ -214,10 +214,11 @@ def test_small_batches_few_ahead_and_small_chunks_give_the_same_digest(
 ) -> None:
     """Batches are submitted a few at a time and consumed in order: how many does not change the digest."""
     import newsdigest.flow as module
+    from newsdigest import pipeline
 
-    monkeypatch.setattr(module, "ARTICLE_BATCH", 2)
-    monkeypatch.setattr(module, "BATCHES_AHEAD", 3)
-    monkeypatch.setattr(module, "DEDUP_CHUNK", 5)
+    monkeypatch.setattr(pipeline, "ARTICLE_BATCH", 2)
+    monkeypatch.setattr(pipeline, "BATCHES_AHEAD", 3)
+    monkeypatch.setattr(pipeline, "DEDUP_CHUNK", 5)
     args = {"config_path": str(SEEDS / "sources.toml"), "out_dir": str(tmp_path / "d"), "state": str(tmp_path / "s.db")}
     summary = module.daily_digest(**args)
     assert summary.new_articles >= 20
