@@ -31,6 +31,7 @@ from newsdigest.stories.dedup import StoryAssigner
 # Task arguments are passed quoted: Prefect would otherwise walk every entry, article and setting
 # of each call looking for upstream results (CPU in the flow) and store the references it finds with
 # the task run and each of its state events (about 10 KB a run). Dependencies here are the flow's code.
+T = TypeVar("T")
 
 
 def _quoted(value: T) -> T:
