@@ -24,6 +24,7 @@ digest: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
@@ -35,4 +36,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) digests .newsdigest .pytest_cache .ruff_cache
+	rm -rf $(VENV) digests .newsdigest .pytest_cache .ruff_cache .mypy_cache

@@ -256,14 +256,20 @@ def report(split: str, articles: Sequence[Article], summary: dict[str, dict[str,
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.attribution", description=__doc__.splitlines()[0])
     parser.add_argument("--polnear", required=True, type=Path, help="folder with <split>/text and <split>/attributions")
     parser.add_argument("--split", default="dev", help="which split to score (default: dev)")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
     parser.add_argument("--limit", type=int, help="only the first N articles in name order")
     parser.add_argument("--weights", type=Path, default=WEIGHTS, help="the tagger's weights file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     articles = load_split(args.polnear, args.split)
     if args.limit is not None:

@@ -277,8 +277,8 @@ def report(kind: str, result: Run, summary: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.extraction", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, type=Path, help="dataset folder (scrapinghub or trafilatura-eval)")
     parser.add_argument("--predictions", type=Path, help="write our outputs here as JSON")
@@ -287,6 +287,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--memory-min-pages", type=int, default=1, help="pages a line must recur on to count as a site's boilerplate"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     # Trafilatura and htmldate log parse problems per page; the errors column is what counts here.

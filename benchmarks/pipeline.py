@@ -377,8 +377,8 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.pipeline", description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, required=True)
     parser.add_argument("--feeds", type=int, help="number of feeds (default: one per 100 articles, at least 5)")
@@ -391,6 +391,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="use the usual PREFECT_HOME (its database keeps every earlier run) instead of a fresh one",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.keep_prefect_home:
         return _main(args)

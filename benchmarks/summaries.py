@@ -244,14 +244,20 @@ def report(summary: dict[str, dict[str, float]], stories: int, budget: str) -> s
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.summaries", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, type=Path, help="JSONL file (gzip accepted) of article/reference")
     parser.add_argument("--split", choices=("heldout", "train", "all"), default="heldout", help="which part by id hash")
     parser.add_argument("--limit", type=int, help="only the first N stories of the split, in file order")
     parser.add_argument("--budget", default="reference", help="'reference' (its word count) or a number of words")
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     budget = None if args.budget == "reference" else int(args.budget)

@@ -241,8 +241,8 @@ def save(
     print(f"wrote {path}: {len(document['weights'])} features, {path.stat().st_size / 1024:.0f} KiB", file=sys.stderr)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train_attribution", description=__doc__.splitlines()[0])
     parser.add_argument("--polnear", required=True, type=Path, help="folder with train/text and train/attributions")
     parser.add_argument("--out", required=True, type=Path, help="where to write the weights (.json.gz)")
@@ -251,6 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prune", type=float, default=0.5, help="drop features whose largest weight is smaller")
     parser.add_argument("--limit", type=int, help="only the first N training articles")
     parser.add_argument("--source-epochs", type=int, default=10, help="epochs of the source chooser (0: heuristic)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     articles = load_split(args.polnear, "train")[: args.limit]
     cue_words = cue_lexicon(articles)

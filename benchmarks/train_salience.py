@@ -217,8 +217,8 @@ def _validation(example: Example) -> bool:
     return int(hashlib.sha1(f"validation:{example.id}".encode()).hexdigest()[:8], 16) % 5 == 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.train_salience", description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", required=True, type=Path, help="the CNN corpus JSONL (gzip accepted)")
     parser.add_argument("--out", required=True, type=Path, help="where to write the model JSON")
@@ -226,6 +226,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redundancy", type=float, default=0.6, help="word-overlap share that makes a repeat")
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--compare", action="store_true", help="print validation ROUGE of every objective first")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     examples = load_examples(args.dataset)
