@@ -34,14 +34,10 @@ from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
-from newsdigest.stories.dedup import (
-    NewDocument,
-    article_key,
-    assign_stories,
-    canonical_url,
-    shingle_hashes,
-    text_fingerprint,
-)
+from newsdigest.models import NewDocument
+from newsdigest.stories.assign import assign_stories
+from newsdigest.stories.nearcopy import shingle_hashes, text_fingerprint
+from newsdigest.stories.urls import article_key, canonical_url
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = ROOT / ".." / "shared" / "data" / "summarization-dev" / "cnn_corpus.jsonl.gz"
@@ -572,8 +568,8 @@ def scaling_report(result: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options (tests/test_docs_commands.py parses the documented examples with it)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.dedup", description=__doc__.splitlines()[0])
     action = parser.add_mutually_exclusive_group(required=True)
     action.add_argument("--make-corpus", type=int, metavar="N", help="build a labelled corpus of N documents")
@@ -588,6 +584,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--story-threshold", type=float, default=0.22, help="similarity of one story")
     parser.add_argument("--workers", type=int, default=1, help="processes for per-article work in our dedup (1: none)")
     parser.add_argument("--quiet", action="store_true", help="print nothing (used for the isolated runs)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = build_parser()
     args = parser.parse_args(argv)
 
     if args.make_corpus is not None:

@@ -12,21 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdigest.stories.dedup import (
-    NUM_PERM,
-    NewDocument,
-    StoryAssigner,
-    StoryIndex,
-    assign_stories,
-    canonical_url,
-    estimated_jaccard,
-    minhash,
-    shingle_hashes,
-    signature_from_bytes,
-    signature_to_bytes,
-    story_terms,
-    text_fingerprint,
-)
+from newsdigest.models import NewDocument
+from newsdigest.store import signature_from_bytes, signature_to_bytes
+from newsdigest.stories.assign import StoryAssigner, assign_stories
+from newsdigest.stories.grouping import StoryIndex, story_terms
+from newsdigest.stories.nearcopy import NUM_PERM, estimated_jaccard, minhash, shingle_hashes, text_fingerprint
+from newsdigest.stories.urls import canonical_url
 from tests.conftest import ROOT
 
 CNN_CORPUS = ROOT.parent / "shared" / "data" / "summarization-dev" / "cnn_corpus.jsonl.gz"
@@ -149,7 +140,7 @@ def test_assignment_is_idempotent(texts: list[str]) -> None:
 
 def test_signatures_do_not_depend_on_the_process_hash_seed() -> None:
     # Signatures are stored and compared across days: no per-process salted hashing may leak into them.
-    code = "import sys; from newsdigest.stories.dedup import minhash; print(list(minhash(sys.stdin.read())))"
+    code = "import sys; from newsdigest.stories.nearcopy import minhash; print(list(minhash(sys.stdin.read())))"
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], input=BASE, capture_output=True, text=True, env=env, check=True)
     assert tuple(json.loads(out.stdout)) == minhash(BASE)

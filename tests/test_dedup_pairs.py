@@ -12,7 +12,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from newsdigest.stories.dedup import NewDocument, assign_stories
+from newsdigest.models import NewDocument
+from newsdigest.stories.assign import assign_stories
 
 PAIRS = Path(__file__).parent / "data" / "story_pairs.jsonl"
 

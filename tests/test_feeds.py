@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config.settings import FetchSettings
+from newsdigest.config.records import FetchSettings
 from newsdigest.errors import FeedError
-from newsdigest.models import Source, SourceKind
-from newsdigest.sources.feeds import parse_feed, read_text_folder
-from newsdigest.sources.fetch import Fetched, Fetcher
-from newsdigest.sources.ingest import read_source
+from newsdigest.models import Fetched, Source, SourceKind
+from newsdigest.sources.feeds import parse_feed
+from newsdigest.sources.fetch import Fetcher
+from newsdigest.sources.readers import READERS, read_source
+from newsdigest.sources.textdir import read_text_folder
 from tests.conftest import SEED_ARTICLE, LocalServer
 
 RSS = """<?xml version="1.0" encoding="UTF-8"?>
@@ -115,3 +116,8 @@ def test_text_folder_reads_the_seed_with_its_sidecar() -> None:
     with Fetcher(FetchSettings(per_host_interval=0)) as fetcher:
         result = read_source(Source("seed", str(SEED_ARTICLE.parent), kind=SourceKind.TEXT), fetcher)
     assert result.ok and len(result.entries) == 1
+
+
+def test_every_source_kind_has_a_reader() -> None:
+    # A kind added to the enum without a row in the table would fail every source of that kind.
+    assert set(READERS) == set(SourceKind)

@@ -6,12 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsdigest.config.settings import FetchSettings
+from newsdigest.config.records import FetchSettings
 from newsdigest.errors import FetchError
-from newsdigest.models import SourceResult
+from newsdigest.models import SourceHealth, SourceResult
 from newsdigest.sources.fetch import Fetcher, is_public_address, parse_retry_after
 from newsdigest.sources.health import (
-    SourceHealth,
     backoff_seconds,
     footer_reason,
     is_due,

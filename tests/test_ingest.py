@@ -6,10 +6,10 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from newsdigest.config.settings import FetchSettings
+from newsdigest.cleaning.articles import build_articles
+from newsdigest.config.records import FetchSettings
 from newsdigest.models import FeedEntry
 from newsdigest.sources.fetch import Fetcher
-from newsdigest.sources.ingest import build_articles
 from tests.conftest import LocalServer
 
 PAGE_DELAY = 0.4

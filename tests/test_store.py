@@ -3,10 +3,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from newsdigest.models import Article
-from newsdigest.sources.health import SourceHealth
+from newsdigest.models import Article, NewDocument, SourceHealth
 from newsdigest.store import Store
-from newsdigest.stories.dedup import NewDocument, assign_stories
+from newsdigest.stories.assign import assign_stories
 
 NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
 

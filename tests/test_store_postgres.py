@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
-from newsdigest.sources.health import SourceHealth
+from newsdigest.models import SourceHealth
 from newsdigest.store import Store, database_url
 from tests.test_store import NOW, _article, _save
 

@@ -1,4 +1,9 @@
-"""Frozen records passed between the stages: Source -> FeedEntry -> Article -> Story -> Digest."""
+"""Frozen records passed between the stages or kept in the store.
+
+The pipeline's path: Source -> (Fetched) -> FeedEntry -> Article -> NewDocument -> DedupRecord -> Story
+-> Digest. What the store keeps between runs: StoredArticle, SourceHealth, OutboxRow. Records used
+inside one stage only stay in that stage's package.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +43,32 @@ class Source:
     watch: WatchList = field(default_factory=WatchList)
     max_stories: int | None = None  # a noisy source leads at most this many stories
     weight: float = 1.0  # scales the rank of the stories the source carries
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What a server said about a document last time, sent back for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """The body of a fetched document and what the server said about it."""
+
+    url: str  # the final URL, after redirects and mirror mapping
+    content: bytes
+    status_code: int = 200
+    content_type: str = ""
+    local: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        """The server answered a conditional GET with 304: nothing new since last time."""
+        return self.status_code == 304
 
 
 @dataclass(frozen=True)
@@ -87,6 +118,52 @@ class Article:
     text: str
     author: str | None = None
     extraction: str = ""  # how the text was obtained: feed, page, text, teaser
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    """What the store remembers of a source between runs."""
+
+    name: str
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    next_check: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    last_status: str = "new"  # new, ok, not modified, failed, waiting
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    """The parts of a new article that deduplication reads."""
+
+    article_id: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class DedupRecord:
+    """What deduplication keeps per article: its signatures and where it landed."""
+
+    article_id: str
+    fingerprint: str
+    signature: tuple[int, ...]
+    terms: dict[str, int]
+    story_id: str
+    duplicate_of: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as the store keeps it, with its dedup record."""
+
+    article: Article
+    digest_date: date
+    first_seen: datetime
+    dedup: DedupRecord
 
 
 @dataclass(frozen=True)
@@ -169,3 +246,18 @@ class Digest:
     def failed_sources(self) -> tuple[SourceStatus, ...]:
         """Sources that could not be read in this run."""
         return tuple(s for s in self.sources if not s.ok)
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    """One recipient's delivery of one digest."""
+
+    digest_date: date
+    recipient: str
+    status: str
+    attempts: int
+    message_id: str
+    last_error: str | None = None
+    claimed_at: datetime | None = None
+    updated_at: datetime | None = None
+    sent_at: datetime | None = None

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 import threading
-from typing import Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:  # rich is imported only when bars are drawn; here it is needed for a type alone
+    from rich.progress import TaskID
 
 
 class Reporter(Protocol):
@@ -80,7 +83,7 @@ class BarReporter:
             TimeElapsedColumn(),
             transient=False,
         )
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
         self.progress.start()
 
     def start(self, stage: str, total: int) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import struct
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -24,13 +25,12 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine, Row
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 
 from newsdigest.errors import StoreError
-from newsdigest.models import Article
-from newsdigest.sources.health import SourceHealth
-from newsdigest.stories.dedup import DedupRecord, signature_from_bytes, signature_to_bytes
+from newsdigest.models import Article, DedupRecord, OutboxRow, SourceHealth, StoredArticle
 
 metadata = MetaData()
 
@@ -113,29 +113,14 @@ outbox_table = Table(
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "failed")
 
 
-@dataclass(frozen=True)
-class OutboxRow:
-    """One recipient's delivery of one digest."""
-
-    digest_date: date
-    recipient: str
-    status: str
-    attempts: int
-    message_id: str
-    last_error: str | None = None
-    claimed_at: datetime | None = None
-    updated_at: datetime | None = None
-    sent_at: datetime | None = None
+def signature_to_bytes(signature: Sequence[int]) -> bytes:
+    """Pack a MinHash signature for the signature column (unsigned 64-bit, little-endian)."""
+    return struct.pack(f"<{len(signature)}Q", *signature)
 
 
-@dataclass(frozen=True)
-class StoredArticle:
-    """An article as the store keeps it, with its dedup record."""
-
-    article: Article
-    digest_date: date
-    first_seen: datetime
-    dedup: DedupRecord
+def signature_from_bytes(data: bytes) -> tuple[int, ...]:
+    """Unpack a signature written by signature_to_bytes."""
+    return struct.unpack(f"<{len(data) // 8}Q", data[: len(data) // 8 * 8])
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -273,18 +258,24 @@ class Store:
                 saved += self._insert_ignoring_conflicts(conn, values)
         return saved
 
-    def _insert_function(self):  # type: ignore[no-untyped-def]
-        """The dialect's INSERT with ON CONFLICT support."""
+    def _insert_function(self) -> Callable[[Table], Any]:
+        """The dialect's INSERT with ON CONFLICT support.
+
+        Typed loosely: the SQLite and PostgreSQL Insert classes share the on_conflict_* methods but no base
+        class that declares them.
+        """
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        elif dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            raise StoreError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
-        return insert
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-    def _insert_ignoring_conflicts(self, conn, values: dict) -> int:  # type: ignore[no-untyped-def]
+            return sqlite_insert
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+            return postgresql_insert
+        raise StoreError(f"unsupported database {dialect!r}: use SQLite or PostgreSQL")
+
+    def _insert_ignoring_conflicts(self, conn: Connection, values: dict[str, Any]) -> int:
         insert = self._insert_function()
         statement = insert(articles_table).values(**values).on_conflict_do_nothing()
         # RETURNING counts what was inserted on every backend (psycopg's rowcount here is -1).
@@ -367,7 +358,7 @@ class Store:
                 texts.update((row.article_id, row.text) for row in rows)
         return texts
 
-    def _stored(self, condition, with_text: bool) -> list[StoredArticle]:  # type: ignore[no-untyped-def]
+    def _stored(self, condition: ColumnElement[bool], with_text: bool) -> list[StoredArticle]:
         # Without text the caller wants metadata only: the signature and the story terms (a tuple and
         # a dict per article, several KB) stay in the database too, which matters on a big day.
         heavy = {"text", "signature", "terms"}
@@ -461,7 +452,7 @@ class Store:
             else:
                 conn.execute(digests_table.insert().values(digest_date=digest_date, **values))
 
-    def _previous_digest(self, before: date):  # type: ignore[no-untyped-def]
+    def _previous_digest(self, before: date) -> Row[Any, Any] | None:
         """The row of the latest digest dated before `before`, or None."""
         with self.engine.connect() as conn:
             return conn.execute(
@@ -591,7 +582,7 @@ class Store:
         return list(json.loads(row[0])) if row else []
 
 
-def _outbox_row(row) -> OutboxRow:  # type: ignore[no-untyped-def]
+def _outbox_row(row: Row[Any, Any]) -> OutboxRow:
     return OutboxRow(
         digest_date=row.digest_date,
         recipient=row.recipient,
@@ -617,7 +608,7 @@ def _add_missing_columns(engine: Engine) -> None:
                     conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}'))
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets a reader (the CLI, a test) look while a run writes; busy_timeout waits out a short lock.
     cursor.execute("PRAGMA journal_mode=WAL")

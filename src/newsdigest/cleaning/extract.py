@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 
 import trafilatura
-from lxml.etree import _Element
-from lxml.html import HtmlElement
+from lxml.etree import _Element  # type: ignore[import-untyped]  # lxml ships no type information
+from lxml.html import HtmlElement  # type: ignore[import-untyped]
 from trafilatura.utils import load_html
 from trafilatura.xml import xmltotxt
 
@@ -90,7 +90,7 @@ def is_title_like(line: str, title: str) -> bool:
 
 def _read_hints(tree: HtmlElement, url: str | None) -> _PageHints:
     """Titles, canonical URLs and the texts of links (three words or more) of a parsed page."""
-    titles = []
+    titles: list[str] = []
     for path in _TITLE_PATHS:
         titles.extend(str(value).strip() for value in tree.xpath(path)[:3] if str(value).strip())
     own = {_squash(str(value)) for value in tree.xpath(_OWN_URL_PATHS)}
@@ -121,7 +121,11 @@ def _block_text(element: _Element) -> str:
 def _run_trafilatura(tree: HtmlElement, url: str | None, fast: bool) -> _Element | None:
     """trafilatura's main-content XML body for a parsed page, or None."""
     document = trafilatura.bare_extraction(tree, url=url, fast=fast, include_comments=False)
-    return None if document is None else document.body
+    # as_dict is left False, so a result is a Document; the dict case only narrows the declared type.
+    if document is None or isinstance(document, dict):
+        return None
+    body: _Element | None = document.body
+    return body
 
 
 def _is_junk(text: str, hints: _PageHints, memory: SourceMemory | None) -> bool:

@@ -1,4 +1,4 @@
-"""Feeds: RSS, Atom and JSON Feed documents (and folders of flat text) into FeedEntry records."""
+"""Feeds: RSS, Atom and JSON Feed documents into FeedEntry records, and the reader of a feed source."""
 
 from __future__ import annotations
 
@@ -7,15 +7,14 @@ import hashlib
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import charset_normalizer
 import feedparser
 
 from newsdigest.errors import FeedError
-from newsdigest.models import FeedEntry
-from newsdigest.sources.fetch import Fetched
+from newsdigest.models import FeedEntry, Fetched, Source, SourceResult, Validators
+from newsdigest.sources.fetch import Fetcher
 
 _DECLARED_CHARSET = re.compile(rb"<\?xml[^>]*encoding=[\"']([\w.:-]+)[\"']", re.IGNORECASE)
 _DECLARED_CHARSET_TEXT = re.compile(r"(?<=<\?xml)([^>]*?)encoding=[\"'][\w.:-]+[\"']", re.IGNORECASE)
@@ -24,6 +23,30 @@ _HEADER_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 # An entry dated further ahead than this is treated as undated (first seen now).
 FUTURE_TOLERANCE = timedelta(days=1)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html)\b", re.IGNORECASE | re.DOTALL)
+
+
+def read_feed(source: Source, fetcher: Fetcher, validators: Validators | None = None) -> SourceResult:
+    """Fetch and parse a feed source; with validators from the last run, an unchanged feed costs one small request."""
+    fetched = fetcher.fetch(source.location, validators=validators)
+    if fetched.not_modified:
+        return SourceResult(
+            source=source.name,
+            ok=True,
+            status_code=304,
+            not_modified=True,
+            etag=fetched.etag,
+            last_modified=fetched.last_modified,
+        )
+    entries, warning = parse_feed(fetched, source.name)
+    return SourceResult(
+        source=source.name,
+        ok=True,
+        entries=tuple(entries),
+        status_code=fetched.status_code,
+        warning=warning,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+    )
 
 
 def parse_feed(fetched: Fetched, source: str) -> tuple[list[FeedEntry], str | None]:
@@ -133,7 +156,7 @@ def _stable_guid(*parts: str | None) -> str:
     return f"urn:sha1:{digest}"
 
 
-def _web_link(link: Any) -> str | None:
+def web_link(link: Any) -> str | None:
     """An entry's link if it is http(s); a file:, javascript: or data: link is no link at all."""
     if not isinstance(link, str) or not link.strip():
         return None
@@ -141,7 +164,7 @@ def _web_link(link: Any) -> str | None:
 
 
 def _entry_from_feedparser(item: Any, source: str) -> FeedEntry:
-    link = _web_link(item.get("link"))
+    link = web_link(item.get("link"))
     title = (item.get("title") or "").strip()
     summary = item.get("summary") or ""
     content = ""
@@ -165,7 +188,8 @@ def _entry_from_feedparser(item: Any, source: str) -> FeedEntry:
     )
 
 
-def _parse_json_date(value: Any) -> datetime | None:
+def parse_iso_date(value: Any) -> datetime | None:
+    """An ISO 8601 date (UTC when it names no zone), or None when it is absent, unreadable or in the future."""
     if not isinstance(value, str):
         return None
     try:
@@ -189,7 +213,7 @@ def _parse_json_feed(content: bytes, source: str) -> list[FeedEntry]:
     for item in items:
         if not isinstance(item, dict):
             continue
-        url = _web_link(item.get("url"))
+        url = web_link(item.get("url"))
         title = str(item.get("title") or "").strip()
         summary = str(item.get("summary") or "")
         content_html = str(item.get("content_html") or "")
@@ -204,7 +228,7 @@ def _parse_json_feed(content: bytes, source: str) -> list[FeedEntry]:
                 guid=guid,
                 url=url,
                 title=title or "(untitled)",
-                published=_parse_json_date(item.get("date_published") or item.get("date_modified")),
+                published=parse_iso_date(item.get("date_published") or item.get("date_modified")),
                 author=author,
                 summary_html=summary,
                 content_html=content_html,
@@ -215,48 +239,3 @@ def _parse_json_feed(content: bytes, source: str) -> list[FeedEntry]:
 
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def read_text_folder(location: str, source: str) -> list[FeedEntry]:
-    """Entries from a folder (or one file) of flattened article text, with optional JSON sidecars."""
-    root = Path(location)
-    if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.suffix == ".txt" and p.is_file())
-    elif root.is_file():
-        files = [root]
-    else:
-        raise FeedError(f"no such file or folder: {root}")
-    entries: list[FeedEntry] = []
-    for path in files:
-        raw = path.read_bytes()
-        text = raw.decode("utf-8", errors="replace")
-        meta = _read_sidecar(path.with_suffix(".json"))
-        first_line = next((line.strip() for line in text.splitlines() if line.strip()), path.stem)
-        title = str(meta.get("title") or _headline_from(first_line))
-        entries.append(
-            FeedEntry(
-                source=str(meta.get("source") or source),
-                guid=str(meta.get("id") or f"text:{path.name}:{hashlib.sha1(raw).hexdigest()[:16]}"),
-                url=_web_link(meta.get("url")),
-                title=title,
-                published=_parse_json_date(meta.get("published")),
-                author=meta.get("author") if isinstance(meta.get("author"), str) else None,
-                text=text,
-            )
-        )
-    return entries
-
-
-def _read_sidecar(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise FeedError(f"unreadable metadata file {path.name}: {exc}") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _headline_from(line: str, max_words: int = 14) -> str:
-    words = line.split()
-    return " ".join(words[:max_words]) + ("..." if len(words) > max_words else "")

@@ -7,7 +7,6 @@ import re
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -16,37 +15,12 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
 
-from newsdigest.config.settings import FetchSettings
+from newsdigest.config.records import FetchSettings
 from newsdigest.errors import FetchError
+from newsdigest.models import Fetched, Validators
 
 MAX_REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What a server said about a document last time, sent back for a conditional GET."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """The body of a fetched document and what the server said about it."""
-
-    url: str  # the final URL, after redirects and mirror mapping
-    content: bytes
-    status_code: int = 200
-    content_type: str = ""
-    local: bool = False
-    etag: str | None = None
-    last_modified: str | None = None
-
-    @property
-    def not_modified(self) -> bool:
-        """The server answered a conditional GET with 304: nothing new since last time."""
-        return self.status_code == 304
 
 
 _SECRET_PARAMS = re.compile(
@@ -97,7 +71,7 @@ def is_public_address(address: str) -> bool:
 def check_public_host(host: str) -> None:
     """Raise FetchError unless every address the host resolves to is public."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
+        addresses = {str(info[4][0]) for info in socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)}
     except (socket.gaierror, UnicodeError) as exc:
         raise FetchError(f"cannot resolve host {host!r}: {exc}", retryable=True) from None
     for address in sorted(addresses):

@@ -11,35 +11,21 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from newsdigest.config.settings import FetchSettings
-from newsdigest.models import SourceResult
+from newsdigest.config.records import FetchSettings
+from newsdigest.models import SourceHealth, SourceResult
 
 JITTER = 0.2  # the wait is scaled by a random factor in [1 - JITTER, 1 + JITTER]
-
-
-@dataclass(frozen=True)
-class SourceHealth:
-    """What the store remembers of a source between runs."""
-
-    name: str
-    last_attempt: datetime | None = None
-    last_success: datetime | None = None
-    last_error: str | None = None
-    consecutive_failures: int = 0
-    next_check: datetime | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-    last_status: str = "new"  # new, ok, not modified, failed, waiting
 
 
 def backoff_seconds(failures: int, settings: FetchSettings, rand: Callable[[], float] = random.random) -> float:
     """The wait after `failures` failures in a row: exponential, capped, jittered."""
     if failures <= 0:
         return 0.0
-    base = min(settings.backoff_seconds * 2 ** (failures - 1), settings.max_backoff_seconds)
+    # typeshed types int ** int as Any (a negative exponent gives a float); here it is a number of seconds.
+    base: float = min(settings.backoff_seconds * 2 ** (failures - 1), settings.max_backoff_seconds)
     return base * (1 - JITTER + 2 * JITTER * rand())
 
 

@@ -15,9 +15,10 @@ from pathlib import Path
 from urllib.parse import urljoin
 from xml.sax.saxutils import quoteattr
 
-from lxml import etree, html
+from lxml import etree, html  # type: ignore[import-untyped]  # lxml ships no type information
 
-from newsdigest.config.settings import Config, load_config
+from newsdigest.config.load import load_config
+from newsdigest.config.records import Config
 from newsdigest.delivery.files import write_atomic
 from newsdigest.errors import ConfigError, FeedError
 from newsdigest.models import Source, SourceKind
