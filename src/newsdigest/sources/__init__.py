@@ -1,1 +1,13 @@
-"""sources."""
+"""Sources: reading the configured sources into entries, and keeping track of how they fare.
+
+readers   the kind -> reader table and read_source, which turns any failure into a failed result
+feeds     RSS, Atom and JSON Feed documents (the FEED kind's reader)
+textdir   folders of flattened article text (the TEXT kind's reader)
+fetch     http(s) and local files, with caps, politeness and the address guard
+window    the digest's date and time window, and which entries are new
+health    backoff after failures, and when a source counts as failing
+manage    adding, removing, importing and exporting the configuration's sources
+
+A new kind (a sitemap, a JSON API): its value in models.SourceKind, a module with its reader,
+and a row in readers.READERS.
+"""
