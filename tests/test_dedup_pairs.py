@@ -17,7 +17,7 @@ from newsdigest.stories.assign import assign_stories
 
 PAIRS = Path(__file__).parent / "data" / "story_pairs.jsonl"
 
-# Floors as measured on the set (2026-11-25), the same before and after the NumPy-free speed-up of dedup.py.
+# Floors as measured on the set (2026-11-25), the same before and after the NumPy-free speed-up of the dedup code.
 # Pooled: 19/19 same-event pairs grouped, 19/20 different-event pairs kept apart (the Greywater park fee story
 # joins the Greywater hiker rescue: one place, two events), so pair precision 19/20 = 0.95 and recall 1.0.
 # Pair by pair: 19/19 and 20/20. A change to story grouping may not go below these.
