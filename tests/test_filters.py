@@ -152,7 +152,8 @@ def test_since_last_digest_window() -> None:
 
 
 def test_the_email_keeps_sections_and_marks_after_the_json_round_trip(tmp_path: Path) -> None:
-    from newsdigest.delivery.mail import load_digest, render_email
+    from newsdigest.delivery.message import render_email
+    from newsdigest.digest.jsonio import load_digest
     from newsdigest.digest.render import render_digest
 
     story = replace(_story(1, "Budget <b>vote</b> tonight", "City Paper"), highlights=("budget",), section="Local")

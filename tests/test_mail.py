@@ -21,17 +21,10 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from newsdigest.config.settings import EmailSettings, parse_config
-from newsdigest.delivery.mail import (
-    HTML_LIMIT,
-    UNCONFIRMED,
-    SmtpServer,
-    SmtpTransport,
-    deliver,
-    delivery_failure_notes,
-    digest_from_dict,
-    render_email,
-    resolve_server,
-)
+from newsdigest.delivery.message import HTML_LIMIT, render_email
+from newsdigest.delivery.outbox import UNCONFIRMED, deliver, delivery_failure_notes
+from newsdigest.delivery.smtp import SmtpServer, SmtpTransport, resolve_server
+from newsdigest.digest.jsonio import digest_from_dict
 from newsdigest.digest.render import render_digest
 from newsdigest.errors import ConfigError
 from newsdigest.models import Claim, Digest, Story, StoryArticle
@@ -565,7 +558,8 @@ def test_the_daily_flow_mails_the_digest_once_and_send_completes_it(
 def test_a_run_finishes_earlier_digests_for_those_still_waiting(smtp: SmtpFixture, tmp_path: Path) -> None:
     from newsdigest.config.settings import Config, DigestSettings
     from newsdigest.delivery.files import write_digest_files
-    from newsdigest.delivery.mail import message_id, send_due
+    from newsdigest.delivery.message import message_id
+    from newsdigest.delivery.outbox import send_due
 
     config = Config(
         sources=(),

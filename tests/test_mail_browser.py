@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from bs4 import BeautifulSoup
 
-from newsdigest.delivery.mail import render_email
+from newsdigest.delivery.message import render_email
 from newsdigest.models import Claim, SourceStatus, Story, StoryArticle
 from tests.browser import CHROMIUM, probe_report, write_frame
 from tests.test_render import WHEN, _digest

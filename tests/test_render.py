@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from newsdigest.delivery.files import write_atomic, write_digest_files
-from newsdigest.digest.render import render_digest
+from newsdigest.digest.formats import EXTENSIONS, FORMATS, OPEN_FORMATS, output_format
+from newsdigest.digest.render import default_templates_dir, render_digest
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle
 
 WHEN = datetime(2025, 4, 15, 9, 30, tzinfo=UTC)
@@ -100,3 +101,12 @@ def test_a_failed_write_keeps_the_old_file(tmp_path: Path) -> None:
         write_atomic(target, 123)  # type: ignore[arg-type]
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["d.md"]
+
+
+def test_the_formats_table_names_a_template_for_each_format_and_rendering_follows_it() -> None:
+    for fmt in FORMATS:
+        assert (default_templates_dir() / fmt.template).is_file(), fmt.extension
+    assert tuple(render_digest(_digest())) == EXTENSIONS
+    assert OPEN_FORMATS == ("html", "md", "txt")  # json is data: `open` does not offer it
+    with pytest.raises(ValueError, match="unknown digest format"):
+        output_format("pdf")

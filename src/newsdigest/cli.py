@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from newsdigest import __version__
 from newsdigest.config.settings import DEFAULT_STATE_PATH, Config, load_config
 from newsdigest.delivery.files import write_atomic
+from newsdigest.digest.formats import OPEN_FORMATS
 from newsdigest.errors import ConfigError, NewsDigestError
 
 DEFAULT_CONFIG = "seeds/sources.toml"
@@ -111,7 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("date", nargs="?", type=_iso_date, help="digest date YYYY-MM-DD (default: the newest)")
     show.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
     show.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
-    show.add_argument("--format", choices=("html", "md", "txt"), default="html", help="which file (default: html)")
+    show.add_argument("--format", choices=OPEN_FORMATS, default="html", help="which file (default: html)")
     return parser
 
 
@@ -155,40 +156,28 @@ def sources_report(config: Config) -> str:
 
 def send_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest send`: 0 when every recipient has the digest, 1 when some delivery is not done."""
-    from newsdigest.delivery.mail import send_digest
-    from newsdigest.sources.ingest import resolve_digest_date
-    from newsdigest.store import Store
+    from newsdigest.delivery.outbox import retry_failed, send_digest
+    from newsdigest.sources.window import resolve_digest_date
 
     config = config.with_overrides(out_dir=Path(args.out) if args.out else None, state=args.state)
-    now = datetime.now(UTC)
     day = (
         date.fromisoformat(args.date)
         if args.date
-        else resolve_digest_date(config.digest.date, config.digest.timezone, now)
+        else resolve_digest_date(config.digest.date, config.digest.timezone, datetime.now(UTC))
     )
     if config.email.credentials_block:
         _prefect_environment()  # the block is read from the Prefect API
     if args.retry_failed:
-        store = Store.open(config.state)
-        try:
-            for row in store.outbox_rows(day, statuses=["failed"]):
-                if row.recipient in config.email.to:
-                    store.outbox_mark(day, row.recipient, "pending", now, expect=["failed"], error=row.last_error)
-        finally:
-            store.close()
+        retry_failed(config, day)
     report = send_digest(config, day)
-    for recipient, outcome in report.outcomes.items():
-        error = report.errors.get(recipient)
-        print(f"{recipient}: {outcome}" + (f" ({error})" if error else ""))
-    return 0 if all(outcome in ("sent", "already sent") for outcome in report.outcomes.values()) else 1
+    for line in report.lines():
+        print(line)
+    return 0 if report.complete else 1
 
 
 def open_command(args: argparse.Namespace) -> int:
     """`newsdigest open`: the browser for html, $PAGER (else just the path) for md and txt; 1 when absent."""
-    import shlex
-    import subprocess
-    import webbrowser
-
+    from newsdigest.delivery.viewer import show_digest
     from newsdigest.digest.archive import find_digest
 
     out_dir = Path(args.out) if args.out else load_config(args.config).digest.out_dir
@@ -199,19 +188,11 @@ def open_command(args: argparse.Namespace) -> int:
         print(f"newsdigest: no {args.format} digest{which} in {out_dir}", file=sys.stderr)
         return 1
     path = path.resolve()
-    if args.format == "html":
-        if not webbrowser.open(path.as_uri()):
-            print("newsdigest: no browser could be started; open the file yourself:", file=sys.stderr)
+    shown = show_digest(path, args.format)
+    if shown.problem:
+        print(f"newsdigest: {shown.problem}", file=sys.stderr)
+    if shown.print_path:
         print(path)
-        return 0
-    pager = os.environ.get("PAGER", "").strip()
-    if pager and sys.stdout.isatty():
-        try:
-            subprocess.run(shlex.split(pager), input=path.read_bytes(), check=False)
-            return 0
-        except OSError as exc:
-            print(f"newsdigest: cannot start the pager {pager!r}: {exc}", file=sys.stderr)
-    print(path)
     return 0
 
 

@@ -26,3 +26,7 @@ class FeedError(NewsDigestError):
 
 class StoreError(NewsDigestError):
     """The state store could not be opened or written."""
+
+
+class DeliveryError(NewsDigestError):
+    """A digest cannot be mailed at all: nothing rendered for the date, or no usable server settings."""

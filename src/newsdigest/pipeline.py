@@ -14,7 +14,7 @@ from pathlib import Path
 from newsdigest.cleaning.boilerplate import MemoryBank, process_line_cache, source_key
 from newsdigest.config.settings import Config, FetchSettings, load_config
 from newsdigest.delivery.files import write_digest_files
-from newsdigest.delivery.mail import DeliveryReport, delivery_failure_notes, send_due
+from newsdigest.delivery.outbox import DeliveryReport, delivery_failure_notes, send_due
 from newsdigest.digest.archive import write_archive
 from newsdigest.digest.assemble import build_digest
 from newsdigest.digest.filters import make_rules

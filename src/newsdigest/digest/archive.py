@@ -14,6 +14,7 @@ from urllib.parse import quote, urljoin, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from newsdigest.delivery.files import write_atomic
+from newsdigest.digest.formats import ARCHIVE_FORMATS, output_format
 from newsdigest.digest.render import default_templates_dir
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,6 @@ INDEX_NAME = "index.html"
 FEED_NAME = "feed.xml"
 FEED_LIMIT = 30  # entries in the Atom feed: the newest digests only
 DEFAULT_ARCHIVE_TITLE = "News digests"
-LINK_FORMATS = ("html", "md", "txt", "json")  # the files an archive row links to, when present
-OPEN_FORMATS = ("html", "md", "txt")
 _DIGEST_JSON = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the feed's updated time when there is no digest yet
 # Characters XML 1.0 does not allow at all, even escaped: a feed title carrying one would break the feed.
@@ -47,10 +46,10 @@ class ArchiveEntry:
     story_count: int
     updated: datetime  # when the digest was generated (the JSON file's time if it does not say)
     stories: tuple[ArchiveStory, ...]
-    files: tuple[str, ...]  # the formats present in the folder, in LINK_FORMATS order
+    files: tuple[str, ...]  # the formats present in the folder, in the formats table's order
 
 
-def clean_text(value: object) -> str:
+def strip_xml_forbidden(value: object) -> str:
     """Text without the control characters that XML forbids, so any title can go into the feed."""
     return _NOT_XML.sub("", str(value))
 
@@ -82,7 +81,8 @@ def read_entry(path: Path) -> ArchiveEntry | None:
         if not isinstance(raw_stories, list) or not all(isinstance(story, dict) for story in raw_stories):
             raise ValueError("'stories' is not a list of objects")
         stories = tuple(
-            ArchiveStory(clean_text(story.get("id", "")), clean_text(story.get("title", ""))) for story in raw_stories
+            ArchiveStory(strip_xml_forbidden(story.get("id", "")), strip_xml_forbidden(story.get("title", "")))
+            for story in raw_stories
         )
         count = data.get("story_count", len(stories))
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
@@ -92,10 +92,10 @@ def read_entry(path: Path) -> ArchiveEntry | None:
         log.warning("archive: skipping %s, not a readable digest: %s", path, exc)
         return None
     title = data.get("title")
-    files = tuple(fmt for fmt in LINK_FORMATS if (path.parent / f"{digest_date.isoformat()}.{fmt}").is_file())
+    files = tuple(fmt for fmt in ARCHIVE_FORMATS if (path.parent / f"{digest_date.isoformat()}.{fmt}").is_file())
     return ArchiveEntry(
         digest_date=digest_date,
-        title=clean_text(title) if isinstance(title, str) and title.strip() else DEFAULT_ARCHIVE_TITLE,
+        title=strip_xml_forbidden(title) if isinstance(title, str) and title.strip() else DEFAULT_ARCHIVE_TITLE,
         story_count=count,
         updated=_timestamp(data.get("generated_at"), modified),
         stories=stories,
@@ -151,7 +151,7 @@ def _view(entry: ArchiveEntry, base_url: str | None) -> dict[str, Any]:
         "stories_word": "story" if entry.story_count == 1 else "stories",
         "updated": _rfc3339(entry.updated),
         "page": page,
-        "page_type": "text/html" if has_html else "application/json",
+        "page_type": output_format("html" if has_html else "json").media_type,
         "files": [(fmt, _link(f"{stem}.{fmt}", base_url)) for fmt in entry.files],
         "stories": [
             {"title": story.title, "href": f"{page}#story-{quote(story.story_id, safe='')}" if has_html else None}
@@ -176,7 +176,7 @@ def render_archive(
     """The archive page and the Atom feed for these entries (newest first), keyed by file name."""
     env = _environment(templates or default_templates_dir())
     views = [_view(entry, None) for entry in entries]  # the page sits next to the digests: relative links
-    heading = clean_text(title) if title else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
+    heading = strip_xml_forbidden(title) if title else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
     feed_views = [_view(entry, base_url) for entry in entries[:FEED_LIMIT]]
     authority = urlsplit(check_base_url(base_url)).hostname if base_url else "newsdigest"
     context = {

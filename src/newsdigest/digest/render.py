@@ -6,16 +6,16 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 
 from newsdigest.digest.filters import term_pattern
-from newsdigest.models import Claim, Digest, Story
+from newsdigest.digest.formats import EXTENSIONS, output_format
+from newsdigest.digest.jsonio import digest_to_dict
+from newsdigest.models import Claim, Digest
 
-FORMATS = ("md", "html", "txt", "json")
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 
@@ -95,75 +95,10 @@ def claim_label(claim: Claim) -> str:
     return ", ".join(parts)
 
 
-def _claim_dict(claim: Claim) -> dict[str, Any]:
-    return {
-        "text": claim.text,
-        "kind": claim.kind,
-        "speaker": claim.speaker,
-        "speaker_role": claim.speaker_role,
-        "cue": claim.cue,
-        "date": claim.claim_date,
-        "outlets": list(claim.outlets),
-        "score": claim.score,
-    }
-
-
-def _story_dict(story: Story) -> dict[str, Any]:
-    return {
-        "id": story.story_id,
-        "title": story.title,
-        "is_update": story.is_update,
-        "highlights": list(story.highlights),
-        "section": story.section,
-        "outlets": list(story.outlets),
-        "outlet_count": len(story.outlets),
-        "first_seen": story.first_seen.isoformat() if story.first_seen else None,
-        "latest": story.latest.isoformat() if story.latest else None,
-        "claims": [_claim_dict(claim) for claim in story.claims],
-        "articles": [
-            {
-                "id": article.article_id,
-                "source": article.source,
-                "title": article.title,
-                "url": article.url,
-                "published": article.published.isoformat() if article.published else None,
-                "duplicate_of": article.duplicate_of,
-                "new": article.is_new,
-            }
-            for article in story.articles
-        ],
-    }
-
-
-def digest_to_dict(digest: Digest) -> dict[str, Any]:
-    """The digest as plain data: what the JSON format carries."""
-    return {
-        "title": digest.title,
-        "date": digest.digest_date.isoformat(),
-        "generated_at": digest.generated_at.isoformat(),
-        "timezone": digest.timezone,
-        "new_articles": digest.new_articles,
-        "story_count": len(digest.stories),
-        "stories": [_story_dict(story) for story in digest.stories],
-        "sources": [
-            {
-                "name": s.source,
-                "ok": s.ok,
-                "entries": s.entries,
-                "new_articles": s.new_articles,
-                "error": s.error,
-                "warning": s.warning,
-            }
-            for s in digest.sources
-        ],
-        "notes": list(digest.notes),
-    }
-
-
 def render_digest(
-    digest: Digest, templates: Path | None = None, formats: tuple[str, ...] = FORMATS
+    digest: Digest, templates: Path | None = None, formats: tuple[str, ...] = EXTENSIONS
 ) -> Mapping[str, str]:
-    """The digest rendered in each requested format, keyed by file extension."""
+    """The digest rendered in each requested format (by default every one in the table), keyed by extension."""
     env = template_environment(templates or default_templates_dir(), digest.timezone)
     context = {
         "digest": digest,
@@ -172,4 +107,4 @@ def render_digest(
         "warned": [s for s in digest.sources if s.ok and s.warning],
         "sources_ok": sum(1 for s in digest.sources if s.ok),
     }
-    return {fmt: env.get_template(f"digest.{fmt}.j2").render(**context) for fmt in formats}
+    return {fmt: env.get_template(output_format(fmt).template).render(**context) for fmt in formats}

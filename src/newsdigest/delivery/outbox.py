@@ -1,0 +1,297 @@
+"""Email delivery: the digest as a multipart message, sent over SMTP once per recipient through the outbox.
+
+Exactly once, as far as SMTP allows. Each (digest date, recipient) has one outbox row and one deterministic
+Message-ID. A run takes a row (pending -> claimed), opens the connection and gives the envelope, marks the
+row `sending` just before the DATA command, and `sent` when the server accepted the message. A crash leaves
+the row where it was:
+
+- `claimed`: DATA never started, so the server has nothing; once the claim is older than CLAIM_TIMEOUT a
+  later run sends it.
+- `sending`: the server may or may not have the message. We do not send it again (at most once for a
+  crash in that window of milliseconds); the row becomes `failed` with "delivery unconfirmed" and shows in
+  the next digest's footer, so a person can check. A duplicate is the worse failure for a daily mail.
+
+A temporary failure (4xx, connection refused, timeout) is retried with backoff and then left `pending` for
+the next run; a permanent one (5xx, an untrusted certificate, STARTTLS or AUTH not offered) is `failed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Any
+
+from newsdigest.config.settings import Config, EmailSettings
+from newsdigest.delivery.message import (
+    HTML_LIMIT,
+    EmailBody,
+    build_message,
+    full_digest_link,
+    mask_address,
+    message_id,
+    render_email,
+)
+from newsdigest.delivery.smtp import SmtpServer, SmtpTransport, TransportFactory, classify, resolve_server
+from newsdigest.digest.jsonio import load_digest
+from newsdigest.errors import ConfigError, DeliveryError
+from newsdigest.models import Digest, OutboxRow
+from newsdigest.store import Store
+
+logger = logging.getLogger(__name__)
+
+CLAIM_TIMEOUT = timedelta(minutes=15)  # far longer than one SMTP attempt: an older claim is a crashed run's
+RETRY_DELAYS = (2.0, 10.0, 30.0)  # seconds before the 2nd, 3rd and 4th try of a temporary failure
+PENDING_DAYS = 3  # a run also finishes deliveries of digests this many days back
+UNCONFIRMED = "delivery unconfirmed: interrupted after the message was handed to the server; not resent"
+DELIVERED = ("sent", "already sent")
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """How each recipient's delivery of one digest ended in this run."""
+
+    digest_date: date
+    outcomes: dict[str, str]  # recipient -> sent, already sent, pending, failed, in progress
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        """Whether every recipient has the digest, from this run or an earlier one."""
+        return all(outcome in DELIVERED for outcome in self.outcomes.values())
+
+    def lines(self) -> list[str]:
+        """One "recipient: outcome (error)" line per recipient, for a terminal."""
+        return [
+            f"{recipient}: {outcome}" + (f" ({self.errors[recipient]})" if recipient in self.errors else "")
+            for recipient, outcome in self.outcomes.items()
+        ]
+
+
+def deliver(
+    digest: Digest,
+    settings: EmailSettings,
+    store: Store,
+    server: SmtpServer,
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    transport: TransportFactory = SmtpTransport,
+    ssl_context: ssl.SSLContext | None = None,
+    delays: Iterable[float] = RETRY_DELAYS,
+    sleep: Callable[[float], None] = time.sleep,
+    claim_timeout: timedelta = CLAIM_TIMEOUT,
+    after_send: Callable[[str], None] | None = None,
+    html_limit: int = HTML_LIMIT,
+    only: Iterable[str] | None = None,
+) -> DeliveryReport:
+    """Mail one digest to each configured recipient (of `only`, when given) at most once; see the module's docstring.
+
+    `after_send` runs between the server's acceptance and the outbox's record (the tests crash there).
+    """
+    if not settings.sender:
+        raise ConfigError("[email] from is not set")
+    now = clock()
+    wanted = None if only is None else set(only)
+    recipients = [recipient for recipient in settings.to if wanted is None or recipient in wanted]
+    ids = {recipient: message_id(digest.digest_date, recipient, settings.sender) for recipient in recipients}
+    store.outbox_add(digest.digest_date, ids, now)
+    body = render_email(digest, full_digest_link(settings, digest.digest_date), limit=html_limit)
+    envelope_from = parseaddr(settings.sender)[1]
+    outcomes: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    waits = list(delays)
+    for recipient in recipients:
+        status, error = _deliver_one(
+            digest,
+            settings,
+            store,
+            server,
+            recipient,
+            body=body,
+            envelope_from=envelope_from,
+            clock=clock,
+            transport=transport,
+            ssl_context=ssl_context,
+            waits=waits,
+            sleep=sleep,
+            claim_timeout=claim_timeout,
+            after_send=after_send,
+        )
+        outcomes[recipient] = status
+        if error:
+            errors[recipient] = error
+        logger.info("digest %s to %s: %s%s", digest.digest_date, recipient, status, f" ({error})" if error else "")
+    return DeliveryReport(digest_date=digest.digest_date, outcomes=outcomes, errors=errors)
+
+
+def _row(store: Store, digest_date: date, recipient: str) -> OutboxRow:
+    (row,) = (r for r in store.outbox_rows(digest_date) if r.recipient == recipient)
+    return row
+
+
+def _deliver_one(
+    digest: Digest,
+    settings: EmailSettings,
+    store: Store,
+    server: SmtpServer,
+    recipient: str,
+    *,
+    body: EmailBody,
+    envelope_from: str,
+    clock: Callable[[], datetime],
+    transport: TransportFactory,
+    ssl_context: ssl.SSLContext | None,
+    waits: list[float],
+    sleep: Callable[[float], None],
+    claim_timeout: timedelta,
+    after_send: Callable[[str], None] | None,
+) -> tuple[str, str | None]:
+    day = digest.digest_date
+    row = _row(store, day, recipient)
+    stale = row.claimed_at is not None and clock() - row.claimed_at > claim_timeout
+    if row.status == "sent":
+        return "already sent", None
+    if row.status == "failed":
+        return "failed", row.last_error
+    if row.status == "sending":
+        # A run died during DATA, or is in it now: the message may have arrived. Never send it twice.
+        if stale and store.outbox_mark(day, recipient, "failed", clock(), expect=["sending"], error=UNCONFIRMED):
+            return "failed", UNCONFIRMED
+        return "in progress", None
+    if row.status == "claimed" and not stale:
+        return "in progress", None  # another run holds it; a dead run's claim expires
+
+    for attempt in range(len(waits) + 1):
+        if attempt:
+            sleep(waits[attempt - 1])
+            row = _row(store, day, recipient)
+        if row.status not in ("pending", "claimed") or not store.outbox_claim(row, clock()):
+            return "in progress", None
+        # The outbox's Message-ID: the same on every try, even if `from` changed in between.
+        message = build_message(digest, settings, recipient, now=clock(), body=body, msg_id=row.message_id)
+        payload = message.as_bytes(policy=SMTP_POLICY)
+        try:
+            with transport(server, ssl_context) as connection:
+                connection.envelope(envelope_from, recipient)
+                if not store.outbox_mark(day, recipient, "sending", clock(), expect=["claimed"]):
+                    return "in progress", None
+                try:
+                    connection.data(payload)
+                except smtplib.SMTPResponseException as exc:
+                    temporary, reason = classify(exc)  # the server answered: it did not take the message
+                    reason = server.redact(reason)
+                    if not temporary:
+                        store.outbox_mark(day, recipient, "failed", clock(), expect=["sending"], error=reason)
+                        return "failed", reason
+                    store.outbox_mark(day, recipient, "pending", clock(), expect=["sending"], error=reason)
+                    continue
+                except Exception as exc:  # noqa: BLE001 - no answer after DATA: the message may be there
+                    reason = server.redact(f"{UNCONFIRMED} ({classify(exc)[1]})")
+                    store.outbox_mark(day, recipient, "failed", clock(), expect=["sending"], error=reason)
+                    return "failed", reason
+                if after_send is not None:
+                    after_send(recipient)
+                store.outbox_mark(day, recipient, "sent", clock(), expect=["sending"])
+                return "sent", None
+        except Exception as exc:  # noqa: BLE001 - before DATA: nothing reached the mailbox, safe to retry
+            temporary, reason = classify(exc)
+            reason = server.redact(reason)
+            if not temporary:
+                store.outbox_mark(day, recipient, "failed", clock(), expect=["claimed"], error=reason)
+                return "failed", reason
+            store.outbox_mark(day, recipient, "pending", clock(), expect=["claimed"], error=reason)
+            if attempt == len(waits):
+                return "pending", reason
+    row = _row(store, day, recipient)
+    return row.status if row.status != "claimed" else "pending", row.last_error
+
+
+# --- entry points for the flow and the command line ---------------------------------------------------------
+
+
+def digest_json_path(config: Config, store: Store, digest_date: date) -> Path:
+    """The JSON file of a date's rendered digest, as the store recorded it, else in the digest folder."""
+    for name in store.digest_files(digest_date):
+        if name.endswith(".json") and Path(name).is_file():
+            return Path(name)
+    fallback = config.digest.out_dir / f"{digest_date.isoformat()}.json"
+    if fallback.is_file():
+        return fallback
+    raise DeliveryError(
+        f"no digest for {digest_date.isoformat()} has been rendered; run `newsdigest run --date {digest_date}` first"
+    )
+
+
+def send_digest(
+    config: Config,
+    digest_date: date,
+    *,
+    environ: Mapping[str, str] | None = None,
+    load_block: Callable[[str], Any] | None = None,
+    **options: Any,
+) -> DeliveryReport:
+    """Mail a rendered digest to the configured recipients (or finish doing so); `options` go to deliver()."""
+    if not config.email.enabled:
+        raise DeliveryError("no recipients: set [email] to or NEWSDIGEST_EMAIL_TO")
+    server = resolve_server(config.email, environ, load_block)
+    with Store.open(config.state) as store:
+        try:
+            digest = load_digest(digest_json_path(config, store, digest_date))
+        except ValueError as exc:
+            raise DeliveryError(str(exc)) from exc
+        return deliver(digest, config.email, store, server, **options)
+
+
+def send_due(config: Config, digest_date: date, **options: Any) -> list[DeliveryReport]:
+    """This date's digest, after any unfinished deliveries of the last PENDING_DAYS days' digests."""
+    with Store.open(config.state) as store:
+        earlier = {
+            day: [row.recipient for row in store.outbox_rows(day, statuses=["pending", "claimed"])]
+            for day in store.outbox_pending_dates(digest_date - timedelta(days=PENDING_DAYS), digest_date)
+        }
+    reports = []
+    # Earlier digests go only to whoever still waits for them: a recipient added since gets today's alone.
+    for day, only in [*earlier.items(), (digest_date, None)]:
+        try:
+            reports.append(send_digest(config, day, only=only, **options))
+        except DeliveryError as exc:
+            if day == digest_date:
+                raise
+            logger.warning("cannot finish mailing the digest of %s: %s", day, exc)
+    return reports
+
+
+def retry_failed(config: Config, digest_date: date, now: datetime | None = None) -> list[str]:
+    """Make a date's failed deliveries to configured recipients pending again; the recipients it reset.
+
+    For a refusal since fixed, or an unconfirmed delivery someone checked did not arrive: the next
+    send_digest() mails them. The last error stays on the row until then.
+    """
+    moment = now or datetime.now(UTC)
+    reset: list[str] = []
+    with Store.open(config.state) as store:
+        for row in store.outbox_rows(digest_date, statuses=["failed"]):
+            if row.recipient not in config.email.to:
+                continue  # a recipient removed from the config stays failed: nobody wants it sent
+            marked = store.outbox_mark(
+                digest_date, row.recipient, "pending", moment, expect=["failed"], error=row.last_error
+            )
+            if marked:
+                reset.append(row.recipient)
+    return reset
+
+
+def delivery_failure_notes(store: Store, digest_date: date) -> tuple[str, ...]:
+    """Footer lines for deliveries that failed since the previous digest: what the next digest reports."""
+    since = store.previous_digest_date(digest_date) or digest_date - timedelta(days=1)
+    return tuple(
+        f"Email of the {row.digest_date.isoformat()} digest to {mask_address(row.recipient)} failed: {row.last_error}"
+        for row in store.outbox_failures(since, digest_date)
+    )
