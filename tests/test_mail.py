@@ -606,3 +606,21 @@ def test_a_saved_credentials_block_is_loaded_by_name(prefect_harness: None, smtp
     assert report.outcomes == {ANA: "sent"} and smtp.mailbox.messages[0].authenticated
     with pytest.raises(ConfigError, match="no-such-block"):
         resolve_server(replace(settings, credentials_block="no-such-block"), {})
+
+
+def test_retry_failed_makes_only_configured_recipients_pending_again(tmp_path: Path) -> None:
+    from newsdigest.delivery.outbox import retry_failed
+
+    raw = {"email": {"to": [ANA], "from": "digest@news.example"}}
+    config = parse_config(raw, tmp_path).with_overrides(state=str(tmp_path / "state.sqlite"))
+    day = date(2025, 4, 16)
+    with Store.open(config.state) as store:
+        store.outbox_add(day, {ANA: "<a@news.example>", BO: "<b@news.example>"}, WHEN)
+        for recipient in (ANA, BO):
+            store.outbox_mark(day, recipient, "failed", WHEN, expect=["pending"], error="550 no such user")
+    # Bo was removed from the recipients since: his row stays failed, nobody wants it sent.
+    assert retry_failed(config, day, WHEN) == [ANA]
+    assert retry_failed(config, day, WHEN) == []
+    with Store.open(config.state) as store:
+        rows = [(row.recipient, row.status, row.last_error) for row in store.outbox_rows(day)]
+    assert rows == [(ANA, "pending", "550 no such user"), (BO, "failed", "550 no such user")]

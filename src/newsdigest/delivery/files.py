@@ -1,4 +1,4 @@
-"""Delivery: digest files written atomically to the digest folder, and the text of the run's artifact."""
+"""Delivery: digest files written atomically to the digest folder, and any other file the package writes."""
 
 from __future__ import annotations
 
