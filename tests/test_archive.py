@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from newsdigest import cli
-from newsdigest.config.settings import parse_config
+from newsdigest.config.load import parse_config
 from newsdigest.delivery.files import write_digest_files
 from newsdigest.digest.archive import FEED_LIMIT, find_digest, render_archive, scan_digests, write_archive
 from newsdigest.digest.render import render_digest

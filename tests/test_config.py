@@ -4,7 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config.settings import load_config, parse_config
+from newsdigest.cli import main
+from newsdigest.config.checks import http_url
+from newsdigest.config.load import load_config, parse_config
 from newsdigest.errors import ConfigError
 from newsdigest.models import SourceKind
 from tests.conftest import SEEDS
@@ -149,3 +151,90 @@ def test_summarizer_errors_name_their_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="api_key_env") as raised:
         load_config(path)
     assert "sk-secret" not in str(raised.value)
+
+
+def test_every_problem_is_reported_at_once_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[digest]\ntitle = "x"\nwindow_hours = 0\n\n[fetch]\nread_timeout = "slow"\n\n'
+        '[[sources]]\nname = "A"\nurl = "https://a.example/f"\n\n[[sources]]\nname = "B"\nurl = "https://b.example/f"\n'
+        "weight = -1\n"
+    )
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    lines = str(raised.value).splitlines()
+    assert lines[0] == f"{path}: 3 problems:"
+    assert lines[1:] == [
+        "  [digest] window_hours must be positive, got 0 (line 3)",
+        "  [fetch] read_timeout must be int or float, got 'slow' (line 6)",
+        "  [[sources]] #2 weight must be positive, got -1.0 (line 15)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("[fetch]\nretries = 1\nread_timeout = -2\n", "[fetch] read_timeout", 3),
+        ('[digest]\ntimezone = "Mars/Olympus"\n', "[digest] timezone", 2),
+        ("[dedup]\nstory_threshold = 2\n", "[dedup] story_threshold", 2),
+        ("[email]\nsmtp_port = 70000\n", "[email] smtp_port", 2),
+        ("[store]\nurl = 5\n", "[store] url", 2),
+        ("[run]\n\ndask_workers = 0\n", "[run] dask_workers", 3),
+        ('[filters]\nhighlight = ["/(open/"]\n', "[filters] highlight", 2),
+        ('[fetch.mirrors]\n"https://a.example/" = 1\n', "[fetch] mirrors", 1),
+        ('[summarizer]\nbase_url = "ftp://x/"\n', "[summarizer] base_url", 2),
+        ('[[sources]]\nurl = "https://a.example/f"\nmax_stories = 0\n', "[[sources]] #1 max_stories", 3),
+        ('[[sources]]\nname = "A"\n', "[[sources]] #1 needs exactly one of", 1),
+        ('title = "x"\n', "unknown key 'title' in [top level]", 1),
+    ],
+)
+def test_each_problem_names_its_key_and_line(tmp_path: Path, text: str, key: str, line: int) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert key in message and message.endswith(f"(line {line})"), message
+
+
+def test_lines_skip_strings_and_arrays_that_span_lines(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(
+        '[digest]\ntitle = """two\nwindow_hours = 5\n[fetch]"""\n\n[filters]\ninclude = [\n  "retries = 1",\n]\n'
+        "[fetch]\nretries = -1\n"
+    )
+    with pytest.raises(ConfigError, match=r"\[fetch\] retries must be at least 0, got -1 \(line 11\)"):
+        load_config(path)
+
+
+def test_environment_overrides_win_and_their_mistakes_name_the_variable(tmp_path: Path) -> None:
+    environ = {"NEWSDIGEST_SMTP_SECURITY": "STARTTLS", "NEWSDIGEST_EMAIL_TO": "a@example.org, b@example.org"}
+    email = parse_config({"email": {"smtp_security": "ssl", "from": "me@example.org"}}, tmp_path, environ=environ).email
+    assert email.smtp_security == "starttls" and email.to == ("a@example.org", "b@example.org")
+    with pytest.raises(ConfigError, match=r"smtp_security \(set by NEWSDIGEST_SMTP_SECURITY\) must be ssl"):
+        parse_config({}, tmp_path, environ={"NEWSDIGEST_SMTP_SECURITY": "tls"})
+
+
+def test_one_http_url_check(tmp_path: Path) -> None:
+    assert http_url(" https://news.example.org/d ") == "https://news.example.org/d"
+    assert http_url("https://news.example.org/d", trailing_slash=True) == "https://news.example.org/d/"
+    assert http_url("http://127.0.0.1:8080/v1/", trailing_slash=False) == "http://127.0.0.1:8080/v1"
+    for bad in ("news.example.org", "ftp://a.example/", "https://", "http://[::1", "https://a b/"):
+        with pytest.raises(ValueError, match="must be an http"):
+            http_url(bad)
+        for table in ("digest", "summarizer"):
+            with pytest.raises(ConfigError, match=rf"\[{table}\] base_url must be an http"):
+                parse_config({table: {"base_url": bad}}, tmp_path)
+
+
+@pytest.mark.parametrize("command", [["config", "check"], ["check-config"]])
+def test_both_spellings_of_the_check_report_every_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("[digest]\nwindow_hours = 0\nmax_stories = 0\n")
+    assert main([*command, "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "window_hours" in err and "(line 2)" in err and "max_stories" in err and "(line 3)" in err
+    assert main([*command, "--config", str(SEEDS / "sources.toml")]) == 0
+    assert "ok, " in capsys.readouterr().out

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from newsdigest.config.settings import load_config, parse_config
+from newsdigest.config.load import load_config, parse_config
 from newsdigest.errors import ConfigError
 from tests.conftest import SEEDS
 
@@ -31,7 +31,7 @@ def test_run_settings(tmp_path: Path) -> None:
 def test_seeds_on_a_local_dask_cluster_match_the_threaded_run(prefect_harness: None, tmp_path: Path) -> None:
     from dataclasses import replace
 
-    from newsdigest.config.settings import RunSettings
+    from newsdigest.config.records import RunSettings
     from newsdigest.flow import daily_digest, flow_for
 
     config = load_config(SEEDS / "sources.toml")

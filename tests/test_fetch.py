@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config.settings import FetchSettings
+from newsdigest.config.records import FetchSettings
 from newsdigest.errors import FetchError
 from newsdigest.sources.fetch import Fetcher
 from tests.conftest import LocalServer

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from newsdigest.config.settings import cron_problem, load_config, parse_config
+from newsdigest.config.checks import cron_problem
+from newsdigest.config.load import load_config, parse_config
 from newsdigest.digest.filters import OTHER_SECTION, arrange, make_rules, matching_terms
 from newsdigest.digest.render import render_digest
 from newsdigest.errors import ConfigError

@@ -25,7 +25,8 @@ from newsdigest.claims.llm import (
     parse_reply,
 )
 from newsdigest.cleaning.flat import clean_text
-from newsdigest.config.settings import SummarizerSettings, parse_config
+from newsdigest.config.load import parse_config
+from newsdigest.config.records import SummarizerSettings
 from newsdigest.digest.assemble import build_digest, story_from_articles
 from newsdigest.models import Article, Claim
 from newsdigest.store import StoredArticle

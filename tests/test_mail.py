@@ -20,7 +20,8 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from newsdigest.config.settings import EmailSettings, parse_config
+from newsdigest.config.load import parse_config
+from newsdigest.config.records import EmailSettings
 from newsdigest.delivery.message import HTML_LIMIT, render_email
 from newsdigest.delivery.outbox import UNCONFIRMED, deliver, delivery_failure_notes
 from newsdigest.delivery.smtp import SmtpServer, SmtpTransport, resolve_server
@@ -556,7 +557,7 @@ def test_the_daily_flow_mails_the_digest_once_and_send_completes_it(
 
 
 def test_a_run_finishes_earlier_digests_for_those_still_waiting(smtp: SmtpFixture, tmp_path: Path) -> None:
-    from newsdigest.config.settings import Config, DigestSettings
+    from newsdigest.config.records import Config, DigestSettings
     from newsdigest.delivery.files import write_digest_files
     from newsdigest.delivery.message import message_id
     from newsdigest.delivery.outbox import send_due

@@ -174,7 +174,7 @@ def test_the_daily_deployment_has_its_schedule_active(deployed: dict[str, str]) 
 
 
 def test_prefect_yaml_cron_matches_the_default_config() -> None:
-    from newsdigest.config.settings import DigestSettings
+    from newsdigest.config.records import DigestSettings
 
     text = (ROOT / "prefect.yaml").read_text(encoding="utf-8")
     assert f'cron: "{DigestSettings().cron}"' in text

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from newsdigest.cli import main
-from newsdigest.config.settings import load_config
+from newsdigest.config.load import load_config
 from newsdigest.errors import ConfigError
 from newsdigest.sources.manage import NewSource, add_sources, read_opml, remove_source, write_opml
 from tests.conftest import LocalServer

@@ -12,7 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsdigest import __version__
-from newsdigest.config.settings import DEFAULT_STATE_PATH, Config, load_config
+from newsdigest.config.load import load_config
+from newsdigest.config.records import DEFAULT_STATE_PATH, Config
 from newsdigest.delivery.files import write_atomic
 from newsdigest.digest.formats import OPEN_FORMATS
 from newsdigest.errors import ConfigError, NewsDigestError
@@ -95,18 +96,14 @@ def _parser() -> argparse.ArgumentParser:
 
     config_group = commands.add_parser("config", help="configuration commands")
     config_actions = config_group.add_subparsers(dest="config_command", required=True)
-    config_check = config_actions.add_parser("check", help="load and validate the configuration, then exit")
-    config_check.add_argument(
-        "--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})"
-    )
+    _add_config_check(config_actions, "check")
 
     serve = commands.add_parser("serve", help="serve the daily schedule from this process (needs a Prefect server)")
     serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
     serve.add_argument("--cron", default=None, help="cron expression (default: the config's [digest] cron, 0 6 * * *)")
     serve.add_argument("--timezone", default=None, help="time zone of the cron (default: the config's)")
 
-    check = commands.add_parser("check-config", help="load and validate a configuration file, then exit")
-    check.add_argument("--config", default=DEFAULT_CONFIG)
+    _add_config_check(commands, "check-config")  # the older spelling of `config check`, kept for scripts
 
     show = commands.add_parser("open", help="open a written digest in the browser (html) or the pager (md, txt)")
     show.add_argument("date", nargs="?", type=_iso_date, help="digest date YYYY-MM-DD (default: the newest)")
@@ -114,6 +111,19 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
     show.add_argument("--format", choices=OPEN_FORMATS, default="html", help="which file (default: html)")
     return parser
+
+
+def _add_config_check(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    """Register the configuration check as `name`: `config check` and `check-config` are one command."""
+    check = commands.add_parser(name, help="load and validate the configuration, report every problem, then exit")
+    check.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    check.set_defaults(check_config=True)
+
+
+def check_config_command(config: Config, args: argparse.Namespace) -> int:
+    """`newsdigest config check` (or `check-config`): the configuration loaded, so it is valid; say so."""
+    print(f"{args.config}: ok, {len(config.sources)} sources")
+    return 0
 
 
 def sources_report(config: Config) -> str:
@@ -280,14 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = _parser().parse_args(argv)
     try:
-        if args.command in ("check-config", "config"):
-            config = load_config(args.config)
-            print(f"{args.config}: ok, {len(config.sources)} sources")
-            return 0
         if args.command == "open":
             return open_command(args)  # reads the configuration only when --out does not name the folder
-        # Validate before Prefect starts: a typo is reported in a second, not after a server boots.
+        # Loaded once here and passed down; before Prefect starts, so a typo is reported in a second.
         config = load_config(args.config)
+        if getattr(args, "check_config", False):
+            return check_config_command(config, args)
         if args.command == "sources":
             return sources_command(config, args)
         if args.command == "send":

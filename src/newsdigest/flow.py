@@ -19,7 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from newsdigest import pipeline, progress
-from newsdigest.config.settings import Config, FetchSettings
+from newsdigest.config.records import Config, FetchSettings
 from newsdigest.errors import FetchError
 from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
 from newsdigest.pipeline import LearnedLines, RunPlan, RunSummary

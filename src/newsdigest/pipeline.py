@@ -12,7 +12,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from newsdigest.cleaning.boilerplate import MemoryBank, process_line_cache, source_key
-from newsdigest.config.settings import Config, FetchSettings, load_config
+from newsdigest.config.load import load_config
+from newsdigest.config.records import Config, FetchSettings
 from newsdigest.delivery.files import write_digest_files
 from newsdigest.delivery.outbox import DeliveryReport, delivery_failure_notes, send_due
 from newsdigest.digest.archive import write_archive

@@ -20,7 +20,7 @@ import httpx
 
 from newsdigest import __version__
 from newsdigest.claims.extract import fidelity_problems, numbers_in
-from newsdigest.config.settings import SummarizerSettings
+from newsdigest.config.records import SummarizerSettings
 from newsdigest.errors import NewsDigestError
 from newsdigest.models import Article, Claim
 from newsdigest.sources.fetch import redact_text, redact_url

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
-from newsdigest.config.settings import EmailSettings
+from newsdigest.config.records import EmailSettings
 from newsdigest.digest.render import default_templates_dir, render_digest, template_environment
 from newsdigest.errors import ConfigError
 from newsdigest.models import Digest

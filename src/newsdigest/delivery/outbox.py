@@ -29,7 +29,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
-from newsdigest.config.settings import Config, EmailSettings
+from newsdigest.config.records import Config, EmailSettings
 from newsdigest.delivery.message import (
     HTML_LIMIT,
     EmailBody,

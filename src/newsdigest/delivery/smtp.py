@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from newsdigest.config.settings import DEFAULT_SMTP_PORTS, EmailSettings
+from newsdigest.config.records import DEFAULT_SMTP_PORTS, EmailSettings
 from newsdigest.errors import ConfigError
 
 logger = logging.getLogger(__name__)

@@ -13,6 +13,7 @@ from urllib.parse import quote, urljoin, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from newsdigest.config.checks import http_url
 from newsdigest.delivery.files import write_atomic
 from newsdigest.digest.formats import ARCHIVE_FORMATS, output_format
 from newsdigest.digest.render import default_templates_dir
@@ -121,7 +122,7 @@ def check_base_url(value: str) -> str:
 
 
 def _link(name: str, base_url: str | None) -> str:
-    return urljoin(check_base_url(base_url), name) if base_url else name
+    return urljoin(http_url(base_url, trailing_slash=True), name) if base_url else name
 
 
 def _rfc3339(moment: datetime) -> str:
@@ -163,7 +164,7 @@ def _view(entry: ArchiveEntry, base_url: str | None) -> dict[str, Any]:
 
 def entry_id(digest_date: date, base_url: str | None = None) -> str:
     """The Atom id of a day's digest: a tag: URI under the base URL's host (or `newsdigest`) and the date."""
-    authority = urlsplit(check_base_url(base_url)).hostname if base_url else "newsdigest"
+    authority = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else "newsdigest"
     return f"tag:{authority},{digest_date.isoformat()}:digest"
 
 
@@ -178,7 +179,7 @@ def render_archive(
     views = [_view(entry, None) for entry in entries]  # the page sits next to the digests: relative links
     heading = strip_xml_forbidden(title) if title else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
     feed_views = [_view(entry, base_url) for entry in entries[:FEED_LIMIT]]
-    authority = urlsplit(check_base_url(base_url)).hostname if base_url else "newsdigest"
+    authority = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else "newsdigest"
     context = {
         "title": heading,
         "entries": views,

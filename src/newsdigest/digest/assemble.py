@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from newsdigest.claims.extract import extract_claims, fidelity_problems, select_claims
-from newsdigest.config.settings import SummarizerSettings
+from newsdigest.config.records import SummarizerSettings
 from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
 from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle, WatchList
 from newsdigest.store import Store, StoredArticle
