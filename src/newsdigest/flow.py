@@ -21,12 +21,10 @@ from prefect.utilities.annotations import quote
 from newsdigest import pipeline, progress
 from newsdigest.config.records import Config, FetchSettings
 from newsdigest.errors import FetchError
-from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
+from newsdigest.models import Article, FeedEntry, Source, SourceHealth, SourceResult, SourceStatus, Validators
 from newsdigest.pipeline import LearnedLines, RunPlan, RunSummary
-from newsdigest.sources.fetch import Validators
-from newsdigest.sources.health import SourceHealth
-from newsdigest.sources.ingest import Window
-from newsdigest.stories.dedup import StoryAssigner
+from newsdigest.sources.window import Window
+from newsdigest.stories.assign import StoryAssigner
 
 # Task arguments are passed quoted: Prefect would otherwise walk every entry, article and setting
 # of each call looking for upstream results (CPU in the flow) and store the references it finds with

@@ -6,11 +6,13 @@ without Prefect. Neither re-states what a step does, so the two cannot drift apa
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from newsdigest.cleaning.articles import build_articles
 from newsdigest.cleaning.boilerplate import MemoryBank, process_line_cache, source_key
 from newsdigest.config.load import load_config
 from newsdigest.config.records import Config, FetchSettings
@@ -20,19 +22,23 @@ from newsdigest.digest.archive import write_archive
 from newsdigest.digest.assemble import build_digest
 from newsdigest.digest.filters import make_rules
 from newsdigest.digest.render import render_digest
-from newsdigest.models import Article, FeedEntry, Source, SourceResult, SourceStatus
-from newsdigest.sources.fetch import Fetcher, Validators
-from newsdigest.sources.health import SourceHealth, footer_reason, is_due, updated_health, waiting_result
-from newsdigest.sources.ingest import (
-    Window,
-    build_articles,
-    digest_window,
-    read_source,
-    resolve_digest_date,
-    select_new_entries,
+from newsdigest.models import (
+    Article,
+    FeedEntry,
+    NewDocument,
+    Source,
+    SourceHealth,
+    SourceResult,
+    SourceStatus,
+    Validators,
 )
+from newsdigest.sources.fetch import Fetcher
+from newsdigest.sources.health import footer_reason, is_due, updated_health, waiting_result
+from newsdigest.sources.readers import read_source
+from newsdigest.sources.window import Window, digest_window, resolve_digest_date, select_new_entries
 from newsdigest.store import Store, state_for_dry_run
-from newsdigest.stories.dedup import NewDocument, StoryAssigner, canonical_url
+from newsdigest.stories.assign import StoryAssigner
+from newsdigest.stories.urls import canonical_url
 
 ARTICLE_BATCH = 25  # entries per cleaning batch: a task's fixed cost stays small next to the work
 DEDUP_CHUNK = 1000  # cleaned articles deduplicated and saved together: one transaction
@@ -102,7 +108,7 @@ class StageClock:
         self._last = now
 
 
-_loaded: dict[tuple[str, int, int], Config] = {}
+_loaded: dict[tuple[object, ...], Config] = {}
 
 
 def load_run_config(path: str | Path) -> Config:
@@ -114,7 +120,9 @@ def load_run_config(path: str | Path) -> Config:
     resolved = Path(path).expanduser().resolve()
     try:
         stat = resolved.stat()
-        key = (str(resolved), stat.st_mtime_ns, stat.st_size)
+        # The environment's NEWSDIGEST_ variables override the file (SMTP settings): they are part of the key.
+        overrides = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("NEWSDIGEST_")))
+        key = (str(resolved), stat.st_mtime_ns, stat.st_size, overrides)
     except OSError:
         return load_config(path)  # let the loader report the missing file in its own words
     if key not in _loaded:
