@@ -126,44 +126,6 @@ def check_config_command(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
-def sources_report(config: Config) -> str:
-    """A table of the configured sources with what the store knows of each."""
-    from newsdigest.sources.health import is_failing
-    from newsdigest.store import Store
-
-    store = Store.open(config.state)
-    try:
-        known = store.source_health()
-    finally:
-        store.close()
-
-    def stamp(value: datetime | None) -> str:
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
-
-    rows = [("source", "status", "last success", "failures", "next check", "last error")]
-    for source in config.sources:
-        health = known.get(source.name)
-        if health is None:
-            rows.append((source.name, "never run", "-", "0", "now", ""))
-            continue
-        status = "FAILING" if is_failing(health, config.fetch) else health.last_status
-        rows.append(
-            (
-                source.name,
-                status,
-                stamp(health.last_success),
-                str(health.consecutive_failures),
-                stamp(health.next_check) if health.next_check else "now",
-                (health.last_error or "")[:80],
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
-        for row in rows
-    ).rstrip()
-
-
 def send_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest send`: 0 when every recipient has the digest, 1 when some delivery is not done."""
     from newsdigest.delivery.outbox import retry_failed, send_digest
@@ -210,11 +172,12 @@ def sources_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest sources [list|add|remove|import-opml|export-opml]`."""
     from newsdigest.sources.fetch import Fetcher
     from newsdigest.sources.manage import NewSource, add_sources, discover_feed, read_opml, remove_source, write_opml
+    from newsdigest.sources.report import sources_table
 
     action = args.sources_command or "list"
     path = Path(args.config)
     if action == "list":
-        print(sources_report(config.with_overrides(state=args.state)))
+        print(sources_table(config.with_overrides(state=args.state)))
     elif action == "add":
         # The page the user named is trusted; the feed it advertises on the same host is too.
         own_host = frozenset({(urlsplit(args.url).hostname or "").lower()})
@@ -252,8 +215,9 @@ def run_command(args: argparse.Namespace) -> int:
         os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
     from newsdigest import progress
     from newsdigest.flow import flow_for
+    from newsdigest.pipeline import load_run_config
 
-    run_flow = flow_for(load_config(args.config))
+    run_flow = flow_for(load_run_config(args.config))  # the same parsed file the flow will read
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
     try:
         summary = run_flow(

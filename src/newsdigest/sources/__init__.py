@@ -6,6 +6,7 @@ textdir   folders of flattened article text (the TEXT kind's reader)
 fetch     http(s) and local files, with caps, politeness and the address guard
 window    the digest's date and time window, and which entries are new
 health    backoff after failures, and when a source counts as failing
+report    the `sources list` table: each source's last status, failures and next check
 manage    adding, removing, importing and exporting the configuration's sources
 
 A new kind (a sitemap, a JSON API): its value in models.SourceKind, a module with its reader,
