@@ -26,7 +26,7 @@ from newsdigest.config.records import (
     SummarizerSettings,
     WatchTable,
 )
-from newsdigest.config.schema import KeyPath, Problem, keys_of, label, read_table, resolve
+from newsdigest.config.schema import KeyPath, Problem, label, read_table, resolve
 from newsdigest.errors import ConfigError
 from newsdigest.models import Source
 
@@ -183,10 +183,3 @@ def _read_sources(raw: object, base: Path) -> tuple[tuple[Source, ...], list[Pro
 def _is_url(value: str) -> bool:
     return "://" in value or value.startswith("file:")
 
-
-def environment_overrides(environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """The set environment variables that override keys of the file, with their values (a cache key part)."""
-    names = sorted(
-        spec.env for cls in TABLES.values() for _attribute, spec in keys_of(cls).values() if spec.env is not None
-    )
-    return tuple((name, environ[name]) for name in names if environ.get(name, "").strip())
