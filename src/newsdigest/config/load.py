@@ -182,4 +182,3 @@ def _read_sources(raw: object, base: Path) -> tuple[tuple[Source, ...], list[Pro
 
 def _is_url(value: str) -> bool:
     return "://" in value or value.startswith("file:")
-
