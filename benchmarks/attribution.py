@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks._metrics import harmonic_mean
-from newsdigest.claims.attribution import WEIGHTS, Attribution, Model, find_attributions, load_model
+from newsdigest.claims.attribution import Attribution, find_attributions
+from newsdigest.claims.tagger.model import WEIGHTS, Model, load_model
 
 Spans = tuple[tuple[int, int], ...]
 SYSTEMS = ("ours", "baseline")

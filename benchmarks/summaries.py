@@ -40,7 +40,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from newsdigest.claims.extract import extract_claims, select_claims
+from newsdigest.claims.extract import extract_claims
+from newsdigest.claims.rank import select_claims
 from newsdigest.claims.salience import ranked, summarize
 from newsdigest.text.sentences import article_sentences
 

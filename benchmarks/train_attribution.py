@@ -3,7 +3,7 @@
 Run from the project root::
 
     python -m benchmarks.train_attribution --polnear ../shared/data/attribution-dev/polnear \
-        --out src/newsdigest/weights/attribution.json.gz [--epochs N] [--limit N]
+        --out src/newsdigest/claims/weights/attribution.json.gz [--epochs N] [--limit N]
 
 Then the source chooser (which candidate span, if any, is a cue's source) is trained on the tagger's
 own output for the training articles, matched to the gold attributions as benchmarks/attribution.py
@@ -27,24 +27,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from benchmarks.attribution import Article, load_split, match, overlap, run
-from newsdigest.claims.attribution import (
-    CONTENT,
-    CUE,
-    LABELS,
-    OUT,
-    PACKED_FORMAT,
-    SOURCE,
-    Model,
-    _trim,
-    best_path,
-    features,
-    load_model,
-    pack,
-    paragraphs,
-    source_candidates,
-    tag,
-    tokenize,
-)
+from newsdigest.claims.attribution import trim_span
+from newsdigest.claims.tagger.decode import best_path, tag
+from newsdigest.claims.tagger.features import features
+from newsdigest.claims.tagger.model import CONTENT, CUE, LABELS, OUT, PACKED_FORMAT, SOURCE, Model, load_model, pack
+from newsdigest.claims.tagger.sources import source_candidates
+from newsdigest.claims.tagger.tokens import paragraphs, tokenize
 
 N = len(LABELS)
 
@@ -161,7 +149,7 @@ def source_examples(articles: Sequence[Article], model: Model) -> list[tuple[lis
         groups = []
         for tokens, labels in tag(text, model):
             for _cue, contents, candidates in source_candidates(tokens, labels):
-                pieces = [_trim(text, tokens[run[1]].start, tokens[run[2] - 1].end) for run in contents]
+                pieces = [trim_span(text, tokens[run[1]].start, tokens[run[2] - 1].end) for run in contents]
                 pieces = [(start, end) for start, end in pieces if end > start]
                 if not pieces:
                     continue

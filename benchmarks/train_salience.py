@@ -3,7 +3,7 @@
 Run from the project root::
 
     python -m benchmarks.train_salience --dataset ../shared/data/summarization-dev/cnn_corpus.jsonl.gz \\
-        --out src/newsdigest/weights/salience.json [--objective NAME] [--compare]
+        --out src/newsdigest/claims/weights/salience.json [--objective NAME] [--compare]
 
 Only the stories that ``benchmarks.summaries.split_of`` puts in "train" are read. Sentences come from
 ``salience.article_sentences`` (the digest's splitter), not the dataset's ``article_sents``, so that the

@@ -7,19 +7,10 @@ import time
 
 import pytest
 
-from newsdigest.claims.attribution import (
-    Attribution,
-    Model,
-    emissions,
-    features,
-    find_attributions,
-    load_model,
-    pack,
-    paragraphs,
-    scores,
-    sentence_ends,
-    tokenize,
-)
+from newsdigest.claims.attribution import Attribution, find_attributions
+from newsdigest.claims.tagger.features import features
+from newsdigest.claims.tagger.model import Model, emissions, load_model, pack, scores
+from newsdigest.claims.tagger.tokens import paragraphs, sentence_ends, tokenize
 
 CHERNIAK = (
     "Andrii Cherniak, a spokesperson for HUR, told the broadcaster that 11,000 troops were deployed. "

@@ -5,15 +5,16 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsdigest.claims.extract import (
-    extract_claims,
-    faithful_claims,
-    fidelity_problems,
-    numbers_in,
-    quotes_in,
-    select_claims,
-)
+from newsdigest.claims.extract import extract_claims
+from newsdigest.claims.fidelity import faithful_claims, fidelity_problems
+from newsdigest.claims.rank import select_claims
+from newsdigest.claims.rankers import BACKENDS, ExtractiveRanker, make_ranker
+from newsdigest.claims.tagger import tokens as tagger_tokens
 from newsdigest.cleaning.flat import clean_text
+from newsdigest.config.records import SUMMARIZER_BACKENDS, SummarizerSettings
+from newsdigest.models import Article
+from newsdigest.text import sentences
+from newsdigest.text.facts import numbers_in, quotes_in
 from newsdigest.text.sentences import split_sentences
 from tests.conftest import SEED_ARTICLE
 
@@ -131,3 +132,41 @@ def test_a_by_agent_is_the_speaker_and_a_background_clause_names_none() -> None:
     # A source that opens the sentence is still its speaker.
     direct = extract_claims("Inspectors reported on Thursday that 14 culverts were leaking.")
     assert [c.speaker for c in direct] == ["Inspectors"]
+
+
+def test_every_configurable_backend_has_a_ranker() -> None:
+    assert set(BACKENDS) == set(SUMMARIZER_BACKENDS)
+    for backend in BACKENDS:
+        # No request is made: a ranker only connects when asked for a story's claims.
+        ranker = make_ranker(SummarizerSettings(backend=backend, base_url="http://127.0.0.1:9/v1", model="m"))
+        try:
+            assert callable(ranker.story_claims)
+        finally:
+            ranker.close()
+
+
+def test_the_extractive_ranker_keeps_only_faithful_claims() -> None:
+    article = Article(
+        article_id="a1",
+        source="KI",
+        url=None,
+        canonical_url=None,
+        guid="a1",
+        title="Seed",
+        published=None,
+        text=SEED_TEXT,
+    )
+    candidates = extract_claims(SEED_TEXT, "a1", "KI")
+    claims = ExtractiveRanker().story_claims([article], candidates, {}, 120)
+    assert claims == select_claims(candidates, 120)
+    invented = replace(candidates[0], text=candidates[0].text + " It cost 987,654 dollars.", score=99.0)
+    assert invented not in ExtractiveRanker().story_claims([article], [invented, *candidates], {}, 120)
+
+
+def test_the_tagger_and_the_splitter_share_one_abbreviation_list() -> None:
+    assert tagger_tokens.ABBREVIATIONS is sentences.ABBREVIATIONS
+    assert {"dr", "u.s", "rev"} <= sentences.ABBREVIATIONS
+    assert split_sentences("Said the Rev. Al Sharpton on Monday. Then he left.") == [
+        "Said the Rev. Al Sharpton on Monday.",
+        "Then he left.",
+    ]

@@ -19,7 +19,6 @@ import pytest
 from newsdigest.claims.llm import (
     MAX_FAILURES_IN_A_ROW,
     LLMSummarizer,
-    SummarizerError,
     build_messages,
     cut_text,
     parse_reply,
@@ -28,9 +27,8 @@ from newsdigest.cleaning.flat import clean_text
 from newsdigest.config.load import parse_config
 from newsdigest.config.records import SummarizerSettings
 from newsdigest.digest.assemble import build_digest, story_from_articles
-from newsdigest.models import Article, Claim
-from newsdigest.store import StoredArticle
-from newsdigest.stories.dedup import DedupRecord
+from newsdigest.errors import SummarizerError
+from newsdigest.models import Article, Claim, DedupRecord, StoredArticle
 from tests.conftest import SEED_ARTICLE
 
 SEED_TEXT = clean_text(SEED_ARTICLE.read_text(encoding="utf-8"))

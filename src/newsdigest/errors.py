@@ -30,3 +30,7 @@ class StoreError(NewsDigestError):
 
 class DeliveryError(NewsDigestError):
     """A digest cannot be mailed at all: nothing rendered for the date, or no usable server settings."""
+
+
+class SummarizerError(NewsDigestError):
+    """The chat endpoint could not be reached or gave nothing usable; the message is the reason logged."""

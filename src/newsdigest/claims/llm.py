@@ -1,4 +1,4 @@
-"""An optional claim backend: a language model behind an OpenAI-compatible chat endpoint picks a story's claims.
+"""The "openai" claim ranker: a language model behind an OpenAI-compatible chat endpoint picks a story's claims.
 
 The model only chooses; it never writes. A claim it returns reaches the digest only when every sentence is
 a whole sentence of the article it names (the article's own characters are kept, not the model's copy) and
@@ -19,11 +19,12 @@ from typing import Any
 import httpx
 
 from newsdigest import __version__
-from newsdigest.claims.extract import fidelity_problems, numbers_in
+from newsdigest.claims.fidelity import fidelity_problems
 from newsdigest.config.records import SummarizerSettings
-from newsdigest.errors import NewsDigestError
+from newsdigest.errors import SummarizerError
 from newsdigest.models import Article, Claim
 from newsdigest.sources.fetch import redact_text, redact_url
+from newsdigest.text.facts import numbers_in
 from newsdigest.text.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -55,10 +56,6 @@ for a plain fact;
 
 Answer with a JSON object and nothing else, in this form:
 {{"claims": [{{"article": 1, "text": "...", "speaker": null, "cue": null, "date": null}}]}}"""
-
-
-class SummarizerError(NewsDigestError):
-    """The chat endpoint could not be reached or gave nothing usable; the message is the reason logged."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +121,9 @@ def _claim_items(value: Any) -> list[Any] | None:
     """The list of claim objects in a decoded reply, or None when the value is not shaped like one."""
     if isinstance(value, dict):
         for key in ("claims", "key_claims", "items"):
-            if isinstance(value.get(key), list):
-                return value[key]
+            items = value.get(key)
+            if isinstance(items, list):
+                return items
         return [value] if "text" in value else None
     if isinstance(value, list):
         return value

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from contextlib import closing
 from dataclasses import replace
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
-from newsdigest.claims.extract import extract_claims, fidelity_problems, select_claims
+from newsdigest.claims.extract import extract_claims
+from newsdigest.claims.rank import STORY_CLAIM_SCORE_CAP
+from newsdigest.claims.rankers import EXTRACTIVE, ClaimRanker, ExtractiveRanker, make_ranker
 from newsdigest.config.records import SummarizerSettings
 from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
-from newsdigest.models import Claim, Digest, SourceStatus, Story, StoryArticle, WatchList
-from newsdigest.store import Store, StoredArticle
+from newsdigest.models import Claim, Digest, SourceStatus, StoredArticle, Story, StoryArticle, WatchList
+from newsdigest.store import Store
 
-if TYPE_CHECKING:
-    from newsdigest.claims.llm import LLMSummarizer
-
-log = logging.getLogger(__name__)
+# Every story's claims start extractive; a language-model backend then re-picks the chosen stories'.
+_EXTRACTIVE = ExtractiveRanker()
 
 # Articles whose texts are read from the store in one query when filtering by include/exclude.
 TEXT_CHUNK = 500
@@ -29,13 +28,13 @@ def story_from_articles(
     items: Sequence[StoredArticle],
     digest_date: date,
     word_budget: int,
-    summarizer: LLMSummarizer | None = None,
+    ranker: ClaimRanker | None = None,
     texts: Mapping[str, str] | None = None,
 ) -> Story:
     """One story from its stored articles: its outlets, times, whether it is an update, its claims.
 
-    `texts` supplies article texts by id when the items were loaded without them. With a
-    summarizer, a language model picks the claims; when it fails, the extractive claims stand.
+    `texts` supplies article texts by id when the items were loaded without them. With a ranker
+    (a language model), it picks the claims; when it gives none, the extractive claims stand.
     """
     if texts is not None:
         items = [
@@ -61,28 +60,15 @@ def story_from_articles(
         root = item.dedup.duplicate_of or item.article.article_id
         if item.article.source not in carriers[root]:
             carriers[root].append(item.article.source)
+    articles = [item.article for item in items if item.dedup.duplicate_of is None]
     candidates: list[Claim] = []
-    texts: dict[str, str] = {}
-    for item in items:
-        if item.dedup.duplicate_of is not None:
-            continue
-        article = item.article
-        texts[article.article_id] = article.text
+    for article in articles:
         for claim in extract_claims(article.text, article.article_id, article.source):
             candidates.append(replace(claim, outlets=tuple(carriers[article.article_id])))
-    claims = []
-    for claim in select_claims(candidates, word_budget):
-        problems = fidelity_problems(claim, [texts.get(claim.article_id, "")])
-        if problems:
-            log.warning("dropped a claim that failed the fidelity check: %s", "; ".join(problems))
-            continue
-        claims.append(claim)
-    if summarizer is not None:
-        articles = [item.article for item in items if item.dedup.duplicate_of is None]
-        title = articles[0].title if articles else story_id
-        chosen = summarizer.story_claims(articles, candidates, carriers, word_budget, story=title)
-        if chosen:
-            claims = list(chosen)
+    title = articles[0].title if articles else story_id
+    claims = ranker.story_claims(articles, candidates, carriers, word_budget, story=title) if ranker else None
+    if not claims:
+        claims = _EXTRACTIVE.story_claims(articles, candidates, carriers, word_budget, story=title)
     originals = [entry for entry in listed if entry.duplicate_of is None] or list(listed)
     is_update = any(not entry.is_new for entry in listed)
     headline_source = [entry for entry in originals if entry.is_new] if is_update else originals
@@ -98,10 +84,10 @@ def story_from_articles(
     )
 
 
-# A story's rank is 1.5 a carrying outlet plus its best claim's score, capped here so that a
-# story's rank has an upper bound known before its claims are extracted (see build_digest).
+# A story's rank is 1.5 a carrying outlet plus its best claim's score, capped (STORY_CLAIM_SCORE_CAP,
+# with the claim weights in newsdigest.claims.rank) so that a story's rank has an upper bound known
+# before its claims are extracted (see build_digest).
 OUTLET_WEIGHT = 1.5
-STORY_CLAIM_SCORE_CAP = 8.0
 # Stories whose claims are extracted together before the stopping test is tried again.
 STORY_BATCH = 64
 
@@ -187,7 +173,7 @@ def build_digest(
 
     With rules, articles outside the watch lists are left out, watched stories come first with
     their terms marked, per-source caps and weights apply, and stories get their sections.
-    With a summarizer whose backend is openai, a language model picks each story's claims.
+    With a summarizer backend other than extractive (openai), its ranker picks each story's claims.
     """
     rules = rules or make_rules(WatchList(), [])
     # Metadata first, texts later and a chunk at a time: a big day's texts never sit in memory at once.
@@ -207,8 +193,8 @@ def build_digest(
         stories, notes = arrange(best[:max_stories], rules, sections)
         if len(by_story) > max_stories:
             notes.append(left_out_note(len(by_story) - max_stories, max_stories))
-    if summarizer is not None and summarizer.enabled:
-        stories = _with_model_claims(store, stories, by_story, digest_date, word_budget, summarizer)
+    if summarizer is not None and summarizer.backend != EXTRACTIVE:
+        stories = _with_ranker_claims(store, stories, by_story, digest_date, word_budget, summarizer)
     return Digest(
         title=title,
         digest_date=digest_date,
@@ -221,7 +207,7 @@ def build_digest(
     )
 
 
-def _with_model_claims(
+def _with_ranker_claims(
     store: Store,
     stories: Sequence[Story],
     by_story: Mapping[str, list[StoredArticle]],
@@ -229,16 +215,13 @@ def _with_model_claims(
     word_budget: int,
     settings: SummarizerSettings,
 ) -> list[Story]:
-    """The chosen stories with the language model's claims where it gives faithful ones; order unchanged."""
-    # Imported only here: with the default (extractive) backend the model client is never even loaded.
-    from newsdigest.claims.llm import LLMSummarizer
-
+    """The chosen stories with the backend's claims where it gives faithful ones; order unchanged."""
     texts = _originals_texts(store, [by_story[story.story_id] for story in stories])
-    with LLMSummarizer(settings) as client:
+    with closing(make_ranker(settings)) as ranker:
         rebuilt = []
         for story in stories:
             fresh = story_from_articles(
-                story.story_id, by_story[story.story_id], digest_date, word_budget, client, texts
+                story.story_id, by_story[story.story_id], digest_date, word_budget, ranker, texts
             )
             rebuilt.append(replace(story, claims=fresh.claims))
     return rebuilt

@@ -1,57 +1,23 @@
-"""Sentences as every stage sees them: one splitter for claims, salience and the model backend."""
+"""Sentences as every stage sees them: one splitter for claims, salience and the model backend.
+
+The attribution tagger finds sentence ends among its own tokens (newsdigest.claims.tagger.tokens),
+with the same abbreviation list, ABBREVIATIONS.
+"""
 
 from __future__ import annotations
 
 import re
 
-_ABBREVIATIONS = {
-    "mr",
-    "mrs",
-    "ms",
-    "dr",
-    "prof",
-    "sen",
-    "rep",
-    "gov",
-    "gen",
-    "col",
-    "lt",
-    "sgt",
-    "capt",
-    "st",
-    "jr",
-    "sr",
-    "inc",
-    "corp",
-    "co",
-    "ltd",
-    "jan",
-    "feb",
-    "mar",
-    "apr",
-    "aug",
-    "sept",
-    "sep",
-    "oct",
-    "nov",
-    "dec",
-    "no",
-    "vs",
-    "etc",
-    "u.s",
-    "u.k",
-    "u.n",
-    "e.g",
-    "i.e",
-    "approx",
-    "dept",
-    "est",
-    "fig",
-    "mt",
-    "ft",
-}
+from newsdigest.text.wordlists import word_set
+
+ABBREVIATIONS = word_set("abbreviations")
 _BOUNDARY = re.compile(r"([.!?\u2026][\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]?[A-Z0-9\u00c0-\u024f])")
 MAX_SENTENCE_CHARS = 2_000
+
+
+def is_abbreviation(word: str) -> bool:
+    """Whether a full stop after this word (given with or without the stop) ends no sentence."""
+    return word.lower().rstrip(".") in ABBREVIATIONS
 
 
 def split_sentences(paragraph: str) -> list[str]:
@@ -61,8 +27,9 @@ def split_sentences(paragraph: str) -> list[str]:
     for match in _BOUNDARY.finditer(paragraph):
         end = match.end(1)
         before = paragraph[start:end].rstrip(".!?\"'\u201d\u2019)]").split()
-        last_word = before[-1].lower().rstrip(".") if before else ""
-        if last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha()):
+        last_word = before[-1] if before else ""
+        # A single letter is an initial ("Vann R. Newkirk"), not a sentence's last word.
+        if is_abbreviation(last_word) or (len(last_word) == 1 and last_word.isalpha()):
             continue
         sentences.append(paragraph[start:end].strip())
         start = match.end()
