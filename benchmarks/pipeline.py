@@ -312,10 +312,11 @@ def write_config(folder: Path, base: str, feeds: int, runner: str, workers: int)
 
 def plain_run(config_path: Path, state: str, out: Path) -> float:
     """The flow's own steps (newsdigest.pipeline) as plain calls on thread pools, no Prefect: wall seconds."""
-    from newsdigest.pipeline import load_run_config, plan_run, run_without_prefect
+    from newsdigest.config.load import load_config_once
+    from newsdigest.pipeline import plan_run, run_without_prefect
 
     started = time.perf_counter()
-    plan = plan_run(load_run_config(config_path), datetime.now(UTC), out_dir=str(out), state=state)
+    plan = plan_run(load_config_once(config_path), datetime.now(UTC), out_dir=str(out), state=state)
     run_without_prefect(plan)
     return time.perf_counter() - started
 
@@ -326,8 +327,8 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     from prefect import flow
 
+    from newsdigest.config.load import load_config_once
     from newsdigest.flow import flow_for
-    from newsdigest.pipeline import load_run_config
 
     @flow(name="warm-up")
     def warm_up() -> None:
@@ -338,7 +339,7 @@ def run(articles: int, feeds: int, runner: str, workers: int, plain: bool) -> di
     with tempfile.TemporaryDirectory(prefix="newsdigest-pipeline-") as tmp:
         folder = Path(tmp)
         config_path = write_config(folder, server.base, feeds, runner, workers)
-        config = load_run_config(config_path)
+        config = load_config_once(config_path)
         with MemorySampler(exclude={server.process.pid}) as memory:
             started = time.perf_counter()
             summary = flow_for(config)(

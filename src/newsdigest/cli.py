@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from newsdigest import __version__
-from newsdigest.config.load import load_config
+from newsdigest.config.load import load_config_once
 from newsdigest.config.records import DEFAULT_STATE_PATH, Config
 from newsdigest.delivery.files import write_atomic
 from newsdigest.digest.formats import OPEN_FORMATS
@@ -152,7 +152,7 @@ def open_command(args: argparse.Namespace) -> int:
     from newsdigest.delivery.viewer import show_digest
     from newsdigest.digest.archive import find_digest
 
-    out_dir = Path(args.out) if args.out else load_config(args.config).digest.out_dir
+    out_dir = Path(args.out) if args.out else load_config_once(args.config).digest.out_dir
     day = date.fromisoformat(args.date) if args.date else None
     path = find_digest(out_dir, day, args.format)
     if path is None:
@@ -209,15 +209,14 @@ EXIT_NOT_WRITTEN = 2  # nothing was written: a configuration, store or run error
 EXIT_WRITTEN_WITH_FAILURES = 3  # the digest was written, but some sources (or emails) failed
 
 
-def run_command(args: argparse.Namespace) -> int:
+def run_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest run`: the flow once, with progress where someone watches and an exit code that tells."""
     if args.quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
     from newsdigest import progress
     from newsdigest.flow import flow_for
-    from newsdigest.pipeline import load_run_config
 
-    run_flow = flow_for(load_run_config(args.config))  # the same parsed file the flow will read
+    run_flow = flow_for(config)  # the flow reads the same parsed file again by its path: no second parse
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
     try:
         summary = run_flow(
@@ -257,7 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "open":
             return open_command(args)  # reads the configuration only when --out does not name the folder
         # Loaded once here and passed down; before Prefect starts, so a typo is reported in a second.
-        config = load_config(args.config)
+        config = load_config_once(args.config)
         if getattr(args, "check_config", False):
             return check_config_command(config, args)
         if args.command == "sources":
@@ -266,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return send_command(config, args)
         _prefect_environment()
         if args.command == "run":
-            return run_command(args)
+            return run_command(config, args)
         if args.command == "serve":
             from prefect.schedules import Cron
 

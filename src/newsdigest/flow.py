@@ -19,6 +19,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
 from newsdigest import pipeline, progress
+from newsdigest.config.load import load_config_once
 from newsdigest.config.records import Config, FetchSettings
 from newsdigest.errors import FetchError
 from newsdigest.models import Article, FeedEntry, Source, SourceHealth, SourceResult, SourceStatus, Validators
@@ -219,7 +220,7 @@ def daily_digest(
     """
     logger = get_run_logger()
     plan = pipeline.plan_run(
-        pipeline.load_run_config(config_path),
+        load_config_once(config_path),
         datetime.now(UTC),
         digest_date=date.fromisoformat(digest_date) if digest_date else None,
         out_dir=out_dir,

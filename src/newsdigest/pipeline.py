@@ -6,7 +6,6 @@ without Prefect. Neither re-states what a step does, so the two cannot drift apa
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -14,7 +13,6 @@ from pathlib import Path
 
 from newsdigest.cleaning.articles import build_articles
 from newsdigest.cleaning.boilerplate import MemoryBank, process_line_cache, source_key
-from newsdigest.config.load import load_config
 from newsdigest.config.records import Config, FetchSettings
 from newsdigest.delivery.files import write_digest_files
 from newsdigest.delivery.outbox import DeliveryReport, delivery_failure_notes, send_due
@@ -106,29 +104,6 @@ class StageClock:
         now = time.perf_counter()
         self.seconds[stage] = round(self.seconds.get(stage, 0.0) + now - self._last, 4)
         self._last = now
-
-
-_loaded: dict[tuple[object, ...], Config] = {}
-
-
-def load_run_config(path: str | Path) -> Config:
-    """The configuration at `path`, parsed once per process while the file is unchanged.
-
-    The command line validates it before Prefect starts and the flow reads it again by path (a
-    deployment only has the path): both get the same parsed object.
-    """
-    resolved = Path(path).expanduser().resolve()
-    try:
-        stat = resolved.stat()
-        # The environment's NEWSDIGEST_ variables override the file (SMTP settings): they are part of the key.
-        overrides = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("NEWSDIGEST_")))
-        key = (str(resolved), stat.st_mtime_ns, stat.st_size, overrides)
-    except OSError:
-        return load_config(path)  # let the loader report the missing file in its own words
-    if key not in _loaded:
-        _loaded.clear()  # one configuration per process is the common case; keep no stale ones
-        _loaded[key] = load_config(path)
-    return _loaded[key]
 
 
 def plan_run(

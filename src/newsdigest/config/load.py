@@ -65,6 +65,29 @@ def load_config(path: str | Path) -> Config:
     return replace(config, path=config_path.resolve())
 
 
+_loaded: dict[tuple[object, ...], Config] = {}
+
+
+def load_config_once(path: str | Path) -> Config:
+    """The configuration at `path`, parsed once per process while the file is unchanged.
+
+    The command line validates it before Prefect starts and the flow reads it again by path (a
+    deployment only has the path): both get the same parsed object.
+    """
+    resolved = Path(path).expanduser().resolve()
+    try:
+        stat = resolved.stat()
+        # The environment's NEWSDIGEST_ variables override the file (SMTP settings): they are part of the key.
+        overrides = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("NEWSDIGEST_")))
+        key = (str(resolved), stat.st_mtime_ns, stat.st_size, overrides)
+    except OSError:
+        return load_config(path)  # let the loader report the missing file in its own words
+    if key not in _loaded:
+        _loaded.clear()  # one configuration per process is the common case; keep no stale ones
+        _loaded[key] = load_config(path)
+    return _loaded[key]
+
+
 def parse_config(
     data: dict[str, Any], base: Path, where: str = "config", environ: Mapping[str, str] | None = None
 ) -> Config:

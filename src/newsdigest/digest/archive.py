@@ -112,15 +112,6 @@ def scan_digests(out_dir: Path) -> list[ArchiveEntry]:
     return sorted(entries, key=lambda entry: entry.digest_date, reverse=True)
 
 
-def check_base_url(value: str) -> str:
-    """The base URL with a trailing slash; ValueError unless it is an absolute http(s) URL."""
-    parts = urlsplit(value.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"must be an http(s) URL, got {value!r}")
-    text = value.strip()
-    return text if text.endswith("/") else text + "/"
-
-
 def _link(name: str, base_url: str | None) -> str:
     return urljoin(http_url(base_url, trailing_slash=True), name) if base_url else name
 
