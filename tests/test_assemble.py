@@ -11,9 +11,9 @@ import pytest
 from newsdigest.digest import assemble
 from newsdigest.digest.assemble import STORY_BATCH, build_digest
 from newsdigest.digest.filters import make_rules
-from newsdigest.models import Article, Source, SourceKind, WatchList
+from newsdigest.models import Article, NewDocument, Source, SourceKind, WatchList
 from newsdigest.store import Store
-from newsdigest.stories.dedup import NewDocument, assign_stories
+from newsdigest.stories.assign import assign_stories
 
 DAY = date(2025, 4, 16)
 NOW = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)

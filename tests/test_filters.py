@@ -141,7 +141,7 @@ def test_errors_name_the_key_and_its_line(tmp_path: Path) -> None:
 
 
 def test_since_last_digest_window() -> None:
-    from newsdigest.sources.ingest import digest_window
+    from newsdigest.sources.window import digest_window
 
     now = datetime(2025, 4, 16, 6, 0, tzinfo=UTC)
     last = now - timedelta(days=3)
