@@ -16,13 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from newsdigest.claims.llm import (
-    MAX_FAILURES_IN_A_ROW,
-    LLMSummarizer,
-    build_messages,
-    cut_text,
-    parse_reply,
-)
+from newsdigest.claims.llm.client import MAX_FAILURES_IN_A_ROW, LLMSummarizer
+from newsdigest.claims.llm.prompt import build_messages, cut_text
+from newsdigest.claims.llm.reply import parse_reply
 from newsdigest.cleaning.flat import clean_text
 from newsdigest.config.load import parse_config
 from newsdigest.config.records import SummarizerSettings

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from newsdigest.claims.names import DEFINITE, NOT_NAMES, PRONOUN, PRONOUNS, ROLE_NP, TITLE
+from newsdigest.claims.names import DEFINITE, NOT_NAMES, NOT_SPEAKERS, PRONOUN, PRONOUNS, ROLE_NP, TITLE
 from newsdigest.claims.tagger.decode import tag
 from newsdigest.claims.tagger.model import Model, load_model
 from newsdigest.claims.tagger.sources import choose_sources
@@ -44,8 +44,12 @@ class Attribution:
         return any(mark in self.content for mark in '"“”')
 
 
-# Full names as the tagger's memory collects them up front ("Vann R. Newkirk", "Donald Trump").
+# Full names an article's memory knows up front, so that "Trump said" resolves to "Donald Trump".
+# The tagger's and the claims' were tuned apart; one pattern for both keeps the attribution figures
+# but moves speakers both ways on other text ("When Clinton" -> "Clinton", but "Matthew Boyle" ->
+# "Editor Matthew Boyle"), so each keeps its own until a speaker benchmark can decide.
 _TAGGER_NAME = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z]\.)?\s+(?:[A-Z][a-z]+[- ])?[A-Z][a-z'’]+)\b")
+_CLAIMS_NAME = re.compile(r"\b([A-Z][a-z\u00e0-\u024f'’-]+(?:\s+[A-Z][a-z\u00e0-\u024f'’-]+){1,2})\b")
 _TITLES = re.compile(rf"^(?:{TITLE}\s+)+")
 
 
@@ -64,16 +68,25 @@ class SpeakerMemory:
 
     def __init__(self, full_names: Iterable[str] = ()) -> None:
         self.last: str | None = None
-        # Full names known in advance, so that "Trump said" resolves to "Donald Trump".
         self.full_names: list[str] = list(full_names)
         self.roles: dict[str, str] = {}
         self.dates: dict[str, str] = {}
 
     @classmethod
-    def of_article(cls, text: str) -> SpeakerMemory:
-        """A memory that knows the article's full names up front, as the tagger's sources need."""
+    def for_tagger(cls, text: str) -> SpeakerMemory:
+        """A memory of an article for the tagger's sources, knowing its full names up front."""
         names = (match.group(1) for match in _TAGGER_NAME.finditer(text))
         return cls(name for name in names if name.split()[0].lower() not in NOT_NAMES)
+
+    @classmethod
+    def for_claims(cls, text: str) -> SpeakerMemory:
+        """A memory of an article for its claims' speakers, knowing its full names up front.
+
+        Names introduced without a speech verb ("Andrii Cherniak of HUR gave the warning") still
+        let a later bare surname ("According to Cherniak") resolve to the full name.
+        """
+        names = (match.group(1) for match in _CLAIMS_NAME.finditer(text))
+        return cls(name for name in names if name.split()[0].lower() not in NOT_SPEAKERS)
 
     def known_name(self, name: str) -> str | None:
         """The fuller known form of a name or bare surname ("Cherniak" -> "Andrii Cherniak"), or None."""
@@ -149,7 +162,7 @@ def find_attributions(text: str, model: Model | None = None) -> list[Attribution
     if not text or not text.strip():
         return []
     model = model or load_model()
-    memory = SpeakerMemory.of_article(text)
+    memory = SpeakerMemory.for_tagger(text)
     found: list[Attribution] = []
     for tokens, labels in tag(text, model):
         for cue, contents, sources in choose_sources(tokens, labels, model):

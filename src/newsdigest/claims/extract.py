@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from newsdigest.claims.attribution import Attribution, SpeakerMemory, find_attributions
-from newsdigest.claims.names import CUES, NOT_SPEAKERS, PRONOUN
+from newsdigest.claims.names import CUES, PRONOUN
 from newsdigest.claims.patterns import BY_AGENT, clean_speaker, match_attribution
 from newsdigest.claims.rank import CONTINUATION_BONUS, attributed_score, salience_bonus, unattributed_score
 from newsdigest.models import Claim
@@ -34,7 +34,6 @@ _CLAIM_CUE_WORDS = frozenset(
 _SUBORDINATE_BEFORE = re.compile(
     r"\b(?:after|before|when|whenever|as|because|since|while|until|once|if|although|though|unless)\s+$", re.I
 )
-_FULL_NAME = re.compile(r"\b[A-Z][a-z\u00e0-\u024f'’-]+(?:\s+[A-Z][a-z\u00e0-\u024f'’-]+){1,2}\b")
 
 
 def _tagged_speaker(text: str, attribution: Attribution, sentence_start: int) -> str | None:
@@ -83,11 +82,7 @@ def _tagged_attributions(text: str, sentences: Sequence[str]) -> dict[int, Attri
 
 def extract_claims(text: str, article_id: str = "", outlet: str = "", title: str = "") -> list[Claim]:
     """Every candidate claim of an article, in article order: attributed statements, figures, the lead."""
-    # Names introduced without a speech verb ("Andrii Cherniak of HUR gave the warning") still let a
-    # later bare surname ("According to Cherniak") resolve to the full name.
-    memory = SpeakerMemory(
-        match.group(0) for match in _FULL_NAME.finditer(text) if match.group(0).split()[0].lower() not in NOT_SPEAKERS
-    )
+    memory = SpeakerMemory.for_claims(text)
     sentences = paragraph_sentences(text)
     salient = salience_bonus([sentence for _, sentence in sentences], title)
     tagged = _tagged_attributions(text, [sentence for _, sentence in sentences])

@@ -27,7 +27,7 @@ EXTRACTIVE = "extractive"
 # backend the model client (and httpx) is never even loaded.
 BACKENDS: dict[str, str] = {
     EXTRACTIVE: "newsdigest.claims.rankers:ExtractiveRanker",
-    "openai": "newsdigest.claims.llm:LLMSummarizer",
+    "openai": "newsdigest.claims.llm.client:LLMSummarizer",
 }
 
 
