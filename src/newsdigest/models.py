@@ -179,6 +179,7 @@ class Claim:
     score: float = 0.0
     outlets: tuple[str, ...] = ()
     article_id: str = ""
+    is_new: bool = False  # first reported by a follow-up or since the story's last digest: shown first, marked new
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,8 @@ class Story:
     is_update: bool = False  # the story was in an earlier digest and gained articles
     highlights: tuple[str, ...] = ()  # watch terms the story matches
     section: str = ""  # the section it is shown under, when the digest has sections
+    summary: str = ""  # one line under the title: what the story is about
+    notes: tuple[str, ...] = ()  # one-line notes under the story, e.g. where its outlets' figures differ
 
     @property
     def outlets(self) -> tuple[str, ...]:
