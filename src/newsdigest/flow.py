@@ -61,13 +61,57 @@ def load_health_task(state: str) -> dict[str, SourceHealth]:
 def read_source_task(
     source: Source, settings: FetchSettings, final_attempt: bool = True, validators: Validators | None = None
 ) -> SourceResult:
-    """Read one feed or text folder; a transient failure raises so that Prefect retries it."""
-    result = pipeline.read_one_source(source, settings, validators)
-    if result.ok or not result.retryable or final_attempt:
+    """Read one feed or text folder; a transient failure raises so that Prefect retries it, within the source's budget.
+
+    A source has `total_timeout` seconds in a run for all its attempts and the waits between them:
+    each attempt fetches within what is left, and an attempt that could not start before the budget
+    ends is not made. The last attempt (or one whose retry would come too late) returns its failure.
+    """
+    budget, last_attempt = _attempt_budget(settings)
+    if budget is None:
+        result = SourceResult(
+            source=source.name, ok=False, error=f"out of its {settings.total_timeout:.0f}-second budget for this run"
+        )
+    else:
+        result = pipeline.read_one_source(source, budget, validators)
+        last_attempt = last_attempt or _attempt_budget(settings)[1]
+    final = final_attempt or last_attempt
+    if result.ok or not result.retryable or final:
         progress.reporter().advance("sources")
-    if not result.ok and result.retryable and not final_attempt:
+    if not result.ok and result.retryable and not final:
         raise FetchError(result.error or "transient failure", retryable=True)
     return result
+
+
+def _attempt_budget(settings: FetchSettings) -> tuple[FetchSettings | None, bool]:
+    """This attempt's fetch settings within what is left of the source's budget (None: nothing is), and whether no
+    retry could start within it (the last attempt, or the wait before the next is longer than what is left)."""
+    from dataclasses import replace
+
+    from prefect.context import TaskRunContext
+
+    context = TaskRunContext.get()
+    started = context.task_run.start_time if context is not None else None
+    if context is None or started is None:
+        return settings, True  # called as a plain function: one attempt, the whole budget
+    run, task = context.task_run, context.task
+    # start_time is the first attempt's: Prefect keeps it across the retries of one task run.
+    remaining = settings.total_timeout - (datetime.now(UTC) - started).total_seconds()
+    delays: Any = task.retry_delay_seconds
+    if isinstance(delays, list | tuple):
+        next_delay = float(delays[min(run.run_count - 1, len(delays) - 1)]) if delays else 0.0
+    else:
+        next_delay = float(delays or 0)
+    last = run.run_count > task.retries or remaining <= next_delay
+    if remaining <= 0:
+        return None, True
+    budget = replace(
+        settings,
+        total_timeout=remaining,
+        read_timeout=min(settings.read_timeout, remaining),
+        connect_timeout=min(settings.connect_timeout, remaining),
+    )
+    return budget, last
 
 
 @task(name="select-new-entries", cache_policy=NO_CACHE)
@@ -156,13 +200,11 @@ def _read_sources(config: Config, health: dict[str, SourceHealth], now: datetime
         if state.is_completed():
             read[source.name] = future.result()
         else:
-            # Retries used up on a transient failure: one last plain try tells the final reason.
-            read[source.name] = read_source_task.with_options(retries=0)(
-                _quoted(source),
-                _quoted(config.fetch),
-                final_attempt=True,
-                validators=_quoted(pipeline.validators_for(health.get(source.name))),
-            )
+            # The last attempt returns its failure, so this is a crash or a cancellation: no further
+            # try, which would spend more than the source's budget.
+            progress.reporter().advance("sources")
+            reason = f"not read: {state.name}" + (f" ({state.message})" if state.message else "")
+            read[source.name] = SourceResult(source=source.name, ok=False, error=reason[:500])
     return pipeline.in_config_order(config, health, read)
 
 

@@ -264,12 +264,23 @@ class Config:
         return replace(self, sources=sources)
 
     def source_hosts(self) -> frozenset[str]:
-        """Hosts of the configured network sources: pages there are fetched even if the address is private."""
-        hosts = set()
+        """Origins ("http://10.0.0.5:8080") of the configured network sources: pages there are fetched even if private.
+
+        Trust is a source's scheme, host and port, not every port of its host. The form is
+        sources.fetch.origin_of's (config cannot import sources, so it is written out here).
+        """
+        origins = set()
         for source in self.sources:
-            if "://" in source.location and not source.location.startswith("file:"):
-                hosts.add((urlsplit(source.location).hostname or "").lower())
-        return frozenset(hosts - {""})
+            parts = urlsplit(source.location.strip())
+            scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+            if scheme not in ("http", "https") or not host:
+                continue
+            try:
+                port = parts.port or (443 if scheme == "https" else 80)
+            except ValueError:
+                continue
+            origins.add(f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}")
+        return frozenset(origins)
 
     def with_overrides(
         self, *, digest_date: date | None = None, out_dir: Path | None = None, state: str | None = None

@@ -21,6 +21,7 @@ from newsdigest.models import Fetched, Validators
 
 MAX_REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 _SECRET_PARAMS = re.compile(
@@ -58,6 +59,20 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def origin_of(url: str) -> str | None:
+    """The scheme, host and port a URL is served from ("http://example.org:80"); None unless http(s) with a host."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    try:
+        port = parts.port or _DEFAULT_PORTS[scheme]
+    except ValueError:  # a port out of range or not a number
+        return None
+    return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
 
 def is_public_address(address: str) -> bool:
@@ -130,7 +145,9 @@ class Fetcher:
         trusted_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.settings = settings
-        # Hosts the configuration names as sources: the user chose them, private or not.
+        # Origins ("http://10.0.0.5:8080", see origin_of) of the configured sources: the user chose
+        # them, private or not. Trust is the source's scheme, host and port, never the host's other
+        # ports; a bare host name here (no "://") still trusts the whole host, for callers that name one.
         self.trusted_hosts = trusted_hosts
         self.gate = HostGate(settings.per_host_connections, settings.per_host_interval)
         timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
@@ -173,8 +190,8 @@ class Fetcher:
         if path is None:
             path = self.mirror_path(location)
             if path is None:
-                # A configured source's own address is the user's choice; where it redirects is not.
-                trusted = frozenset() if from_feed else frozenset({(urlsplit(location).hostname or "").lower()})
+                # A configured source's own origin is the user's choice; where it redirects is not.
+                trusted = frozenset() if from_feed else frozenset({origin_of(location) or ""}) - {""}
                 return self._fetch_http(location, validators, trusted)
         return self._read_local(path, location)
 
@@ -201,7 +218,8 @@ class Fetcher:
         host = (parts.hostname or "").lower()
         if not host:
             raise FetchError(f"no host in URL {url!r}")
-        if not self.settings.allow_private_addresses and host not in self.trusted_hosts | trusted:
+        trust = self.trusted_hosts | trusted
+        if not self.settings.allow_private_addresses and origin_of(url) not in trust and host not in trust:
             check_public_host(host)
         return host
 
@@ -224,7 +242,9 @@ class Fetcher:
                         continue
                     return self._read_response(response, deadline)
             except httpx.TimeoutException as exc:
-                raise FetchError(f"timed out ({type(exc).__name__})", retryable=True) from None
+                # A source that timed out has had its time: trying again in the same run would only
+                # hold the run longer (the next run tries it again).
+                raise FetchError(f"timed out ({type(exc).__name__})") from None
             except httpx.HTTPError as exc:
                 detail = redact_text(str(exc))
                 raise FetchError(f"network error: {type(exc).__name__}: {detail}", retryable=True) from None
@@ -260,7 +280,7 @@ class Fetcher:
             if size > self.settings.max_bytes:
                 raise FetchError(f"response is over the {self.settings.max_bytes}-byte cap")
             if time.monotonic() > deadline:
-                raise FetchError(f"took longer than {self.settings.total_timeout:.0f} s in all", retryable=True)
+                raise FetchError(f"took longer than {self.settings.total_timeout:.0f} s in all")
             chunks.append(chunk)
         return Fetched(
             url=str(response.url),

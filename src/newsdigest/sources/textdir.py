@@ -11,6 +11,7 @@ from newsdigest.errors import FeedError
 from newsdigest.models import FeedEntry, Source, SourceResult, Validators
 from newsdigest.sources.feeds import parse_iso_date, web_link
 from newsdigest.sources.fetch import Fetcher
+from newsdigest.text.safe import MAX_ENTRY_CHARS
 
 
 def read_text_source(source: Source, fetcher: Fetcher, validators: Validators | None = None) -> SourceResult:
@@ -29,7 +30,9 @@ def read_text_folder(location: str, source: str) -> list[FeedEntry]:
         raise FeedError(f"no such file or folder: {root}")
     entries: list[FeedEntry] = []
     for path in files:
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            # A UTF-8 character is at most four bytes: more than this could not survive the entry cap.
+            raw = handle.read(MAX_ENTRY_CHARS * 4)
         text = raw.decode("utf-8", errors="replace")
         meta = _read_sidecar(path.with_suffix(".json"))
         first_line = next((line.strip() for line in text.splitlines() if line.strip()), path.stem)
