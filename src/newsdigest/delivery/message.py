@@ -3,33 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from jinja2 import Environment
 
 from newsdigest.config.records import EmailSettings
-from newsdigest.digest.render import default_templates_dir, render_digest, template_environment
+from newsdigest.digest.render import (
+    TITLE_LIMIT,
+    bounded,
+    clip,
+    default_templates_dir,
+    render_digest,
+    safe_url,
+    template_environment,
+)
 from newsdigest.errors import ConfigError
-from newsdigest.models import Digest
+from newsdigest.models import Digest, Story
+
+__all__ = ["HTML_LIMIT", "EmailBody", "build_message", "message_id", "render_email", "safe_url", "subject_for"]
 
 HTML_LIMIT = 100_000  # bytes of HTML; Gmail clips a message whose HTML passes about 102 KB
-
-
-def safe_url(value: str | None) -> str | None:
-    """The URL if it is a plain web link; a feed's javascript: or data: link becomes no link."""
-    if not value:
-        return None
-    try:
-        parts = urlsplit(value.strip())
-    except ValueError:
-        return None
-    return value.strip() if parts.scheme in ("http", "https") and parts.netloc else None
+EMAIL_ARTICLES = 6  # articles listed under a story in the email; the rest are counted, and in the full digest
 
 
 def full_digest_link(settings: EmailSettings, digest_date: date) -> str | None:
@@ -41,9 +41,7 @@ def full_digest_link(settings: EmailSettings, digest_date: date) -> str | None:
 
 def _email_environment(templates: Path, timezone: str) -> Environment:
     # Every feed-supplied string is text, never markup: the email escapes everything.
-    env = template_environment(templates, timezone, escape_everything=True)
-    env.filters["safe_url"] = safe_url
-    return env
+    return template_environment(templates, timezone, escape_everything=True)
 
 
 @dataclass(frozen=True)
@@ -59,41 +57,66 @@ class EmailBody:
 def render_email(
     digest: Digest, full_url: str | None = None, limit: int = HTML_LIMIT, templates: Path | None = None
 ) -> EmailBody:
-    """HTML and text for the mail; a digest too big for `limit` bytes of HTML is cut after a whole story."""
+    """HTML and text for the mail; stories that would take the HTML past `limit` bytes are left to the full digest.
+
+    Every field is bounded first (render.bounded), so no single title or claim can fill the mail.
+    Stories go in best first while they fit; one that does not fit is left out and the next ones
+    are still tried, so one oversized story cannot hide every story after it.
+    """
+    digest = bounded(digest)
     env = _email_environment(templates or default_templates_dir(), digest.timezone)
     template = env.get_template("email.html.j2")
     total = len(digest.stories)
 
-    def html_for(shown: int) -> str:
+    def html_for(stories: tuple[Story, ...]) -> str:
         return template.render(
             digest=digest,
-            stories=digest.stories[:shown],
-            omitted=total - shown,
+            stories=stories,
+            omitted=total - len(stories),
             full_url=safe_url(full_url),
             failed=digest.failed_sources,
             warned=[s for s in digest.sources if s.ok and s.warning],
             sources_ok=sum(1 for s in digest.sources if s.ok),
+            article_limit=EMAIL_ARTICLES,
         )
 
-    html = html_for(total)
-    shown = total
+    def size(stories: tuple[Story, ...]) -> int:
+        return len(html_for(stories).encode("utf-8"))
+
+    shown = digest.stories
+    html = html_for(shown)
     if len(html.encode("utf-8")) > limit:
-        low, high = 0, total - 1  # the largest count that fits: sizes grow with the count
-        while low < high:
-            middle = (low + high + 1) // 2
-            if len(html_for(middle).encode("utf-8")) <= limit:
-                low = middle
-            else:
-                high = middle - 1
-        shown = low
+        shown = _fitting(digest.stories, size, limit)
         html = html_for(shown)
     text_digest = digest
-    if shown < total:
+    if len(shown) < total:
         where = f": {safe_url(full_url)}" if safe_url(full_url) else " in the digest's web and Markdown files"
-        more = f"{total - shown} more {'story' if total - shown == 1 else 'stories'} in the full digest{where}"
-        text_digest = replace(digest, stories=digest.stories[:shown], notes=(more, *digest.notes))
+        left = total - len(shown)
+        more = f"{left} more {'story' if left == 1 else 'stories'} in the full digest{where}"
+        text_digest = replace(digest, stories=shown, notes=(more, *digest.notes))
     text = render_digest(text_digest, templates=templates, formats=("txt",))["txt"]
-    return EmailBody(html=html, text=text, shown=shown, total=total)
+    return EmailBody(html=html, text=text, shown=len(shown), total=total)
+
+
+def _fitting(stories: tuple[Story, ...], size: Callable[[tuple[Story, ...]], int], limit: int) -> tuple[Story, ...]:
+    """The stories, best first, that fit in `limit` bytes together; each one that would not fit is skipped.
+
+    A story's cost is measured once, alone (its card, its line in the contents, its section heading),
+    so choosing takes one render per story, not one per story per try; the choice is then checked
+    whole and trimmed from the end while it does not fit (sections shared by several stories make
+    the sum an overestimate, so this rarely loops).
+    """
+    empty = size(())
+    costs = [size((story,)) - empty for story in stories]
+    budget = limit - empty
+    chosen: list[int] = []
+    for index, cost in enumerate(costs):
+        if cost <= budget:
+            chosen.append(index)
+            budget -= cost
+    while chosen and size(tuple(stories[i] for i in chosen)) > limit:
+        chosen.pop()
+    return tuple(stories[i] for i in chosen)
 
 
 def message_id(digest_date: date, recipient: str, sender: str) -> str:
@@ -107,7 +130,7 @@ def message_id(digest_date: date, recipient: str, sender: str) -> str:
 def subject_for(digest: Digest) -> str:
     """ "Title — 2025-04-16: 12 stories", on one line whatever the title holds."""
     count = len(digest.stories)
-    title = " ".join(digest.title.split())
+    title = clip(digest.title, TITLE_LIMIT)
     return f"{title} — {digest.digest_date.isoformat()}: {count} {'story' if count == 1 else 'stories'}"
 
 

@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from newsdigest.config.checks import http_url
 from newsdigest.delivery.files import write_atomic
 from newsdigest.digest.formats import ARCHIVE_FORMATS, output_format
-from newsdigest.digest.render import default_templates_dir
+from newsdigest.digest.render import SUMMARY_LIMIT, TITLE_LIMIT, clip, default_templates_dir
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class ArchiveStory:
-    """A story as the archive lists it: its anchor id and its title."""
+    """A story as the archive lists it: its anchor id, its title and its one-line summary."""
 
     story_id: str
     title: str
+    summary: str = ""
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,14 @@ class ArchiveEntry:
 def strip_xml_forbidden(value: object) -> str:
     """Text without the control characters that XML forbids, so any title can go into the feed."""
     return _NOT_XML.sub("", str(value))
+
+
+def _shown(value: object, limit: int) -> str:
+    """A digest file's text as the page and the feed show it: XML-safe, one line, within the digest's limit.
+
+    The files may come from an older version or another program, so the limits are applied again here.
+    """
+    return clip(strip_xml_forbidden(value), limit) if isinstance(value, str) else ""
 
 
 def _timestamp(value: object, fallback: datetime) -> datetime:
@@ -82,7 +91,11 @@ def read_entry(path: Path) -> ArchiveEntry | None:
         if not isinstance(raw_stories, list) or not all(isinstance(story, dict) for story in raw_stories):
             raise ValueError("'stories' is not a list of objects")
         stories = tuple(
-            ArchiveStory(strip_xml_forbidden(story.get("id", "")), strip_xml_forbidden(story.get("title", "")))
+            ArchiveStory(
+                strip_xml_forbidden(story.get("id", "")),
+                _shown(story.get("title"), TITLE_LIMIT),
+                _shown(story.get("summary"), SUMMARY_LIMIT),
+            )
             for story in raw_stories
         )
         count = data.get("story_count", len(stories))
@@ -96,7 +109,7 @@ def read_entry(path: Path) -> ArchiveEntry | None:
     files = tuple(fmt for fmt in ARCHIVE_FORMATS if (path.parent / f"{digest_date.isoformat()}.{fmt}").is_file())
     return ArchiveEntry(
         digest_date=digest_date,
-        title=strip_xml_forbidden(title) if isinstance(title, str) and title.strip() else DEFAULT_ARCHIVE_TITLE,
+        title=_shown(title, TITLE_LIMIT) if isinstance(title, str) and title.strip() else DEFAULT_ARCHIVE_TITLE,
         story_count=count,
         updated=_timestamp(data.get("generated_at"), modified),
         stories=stories,
@@ -146,7 +159,11 @@ def _view(entry: ArchiveEntry, base_url: str | None) -> dict[str, Any]:
         "page_type": output_format("html" if has_html else "json").media_type,
         "files": [(fmt, _link(f"{stem}.{fmt}", base_url)) for fmt in entry.files],
         "stories": [
-            {"title": story.title, "href": f"{page}#story-{quote(story.story_id, safe='')}" if has_html else None}
+            {
+                "title": story.title,
+                "summary": story.summary,
+                "href": f"{page}#story-{quote(story.story_id, safe='')}" if has_html else None,
+            }
             for story in entry.stories
         ],
         "entry_id": entry_id(entry.digest_date, base_url),
@@ -168,7 +185,11 @@ def render_archive(
     """The archive page and the Atom feed for these entries (newest first), keyed by file name."""
     env = _environment(templates or default_templates_dir())
     views = [_view(entry, None) for entry in entries]  # the page sits next to the digests: relative links
-    heading = strip_xml_forbidden(title) if title else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
+    heading = (
+        clip(strip_xml_forbidden(title), TITLE_LIMIT)
+        if title
+        else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
+    )
     feed_views = [_view(entry, base_url) for entry in entries[:FEED_LIMIT]]
     authority = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else "newsdigest"
     context = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from contextlib import closing
@@ -15,6 +16,7 @@ from newsdigest.config.records import SummarizerSettings
 from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
 from newsdigest.models import Claim, Digest, SourceStatus, StoredArticle, Story, StoryArticle, WatchList
 from newsdigest.store import Store
+from newsdigest.text.wordlists import word_set
 
 # Every story's claims start extractive; a language-model backend then re-picks the chosen stories'.
 _EXTRACTIVE = ExtractiveRanker()
@@ -73,15 +75,72 @@ def story_from_articles(
     is_update = any(not entry.is_new for entry in listed)
     headline_source = [entry for entry in originals if entry.is_new] if is_update else originals
     times = [entry.published for entry in listed if entry.published is not None]
+    headline = (headline_source or originals)[-1 if is_update else 0]
     return Story(
         story_id=story_id,
-        title=(headline_source or originals)[-1 if is_update else 0].title,
+        title=headline.title,
+        summary=story_summary(headline, candidates, claims),
         articles=listed,
         claims=tuple(claims),
         first_seen=min(times) if times else None,
         latest=max(times) if times else None,
         is_update=is_update,
     )
+
+
+SUMMARY_WORDS = 30  # a story's summary is at most this many words
+_CLAUSE_BREAK = re.compile(r"[,;:]$")
+_DASHES = frozenset({"-", "–", "—"})
+_NOT_WORD = re.compile(r"\W+")
+
+
+def story_summary(headline: StoryArticle, candidates: Sequence[Claim], claims: Sequence[Claim]) -> str:
+    """The one line under a story's title: the headline article's lead sentence, shortened (see summarize).
+
+    The lead is that article's first candidate claim (its opening sentence); when the article gave
+    none, or its lead only repeats the headline, the story's best claim stands in; no claim, no summary.
+    """
+    title_key = _NOT_WORD.sub(" ", headline.title).strip().casefold()
+    leads = [claim.text for claim in candidates if claim.article_id == headline.article_id][:2]
+    leads = [text for text in leads if _NOT_WORD.sub(" ", text).strip().casefold() != title_key][:1]
+    sentence = leads[0] if leads else claims[0].text if claims else ""
+    return summarize(sentence)
+
+
+def summarize(sentence: str, max_words: int = SUMMARY_WORDS) -> str:
+    """A sentence of at most `max_words` whole words: whole when short enough, else its opening clauses.
+
+    A longer sentence is cut after its first clause: at the first clause break (a word ending in a
+    comma, semicolon or colon, or before a dash) that keeps at least a third of `max_words` and at
+    most `max_words`; failing that, at the last gap between two words neither of which holds a
+    digit (a figure is never cut from its neighbours), after a word that is not a function word.
+    "…" marks the cut; a quotation left open is closed.
+    """
+    words = sentence.split()
+    if len(words) <= max_words:
+        return " ".join(words)
+    stop = word_set("stopwords")
+    shortest = max(max_words // 3, 1)
+    cut = next(
+        (k for k in range(shortest, max_words + 1) if _CLAUSE_BREAK.search(words[k - 1]) or words[k] in _DASHES),
+        None,
+    )
+    if cut is None:
+        cut = next(
+            (
+                k
+                for k in range(max_words, shortest - 1, -1)
+                if not any(ch.isdigit() for ch in words[k - 1] + words[k])
+                and _NOT_WORD.sub("", words[k - 1]).casefold() not in stop
+            ),
+            max_words,
+        )
+    text = " ".join(words[:cut]).rstrip(",;:–—- ") + "…"
+    if text.count('"') % 2:
+        text += '"'
+    if text.count("“") > text.count("”"):
+        text += "”"
+    return text
 
 
 # A story's rank is 1.5 a carrying outlet plus its best claim's score, capped (STORY_CLAIM_SCORE_CAP,

@@ -21,6 +21,7 @@ def _claim_dict(claim: Claim) -> dict[str, Any]:
         "date": claim.claim_date,
         "outlets": list(claim.outlets),
         "score": claim.score,
+        "is_new": claim.is_new,
     }
 
 
@@ -28,6 +29,8 @@ def _story_dict(story: Story) -> dict[str, Any]:
     return {
         "id": story.story_id,
         "title": story.title,
+        "summary": story.summary,
+        "notes": list(story.notes),
         "is_update": story.is_update,
         "highlights": list(story.highlights),
         "section": story.section,
@@ -90,6 +93,7 @@ def _claim(data: Mapping[str, Any]) -> Claim:
         claim_date=data["date"],
         score=data["score"],
         outlets=tuple(data["outlets"]),
+        is_new=data.get("is_new", False),  # absent from digests written before follow-ups were marked
     )
 
 
@@ -110,6 +114,8 @@ def _story(data: Mapping[str, Any]) -> Story:
     return Story(
         story_id=data["id"],
         title=data["title"],
+        summary=data.get("summary", ""),  # absent from digests written before stories had summaries
+        notes=tuple(data.get("notes", ())),
         is_update=data["is_update"],
         highlights=tuple(data.get("highlights", ())),
         section=data.get("section", ""),
