@@ -201,12 +201,43 @@ url = "{html}"
 """,
         encoding="utf-8",
     )
-    run = daily_digest(config_path=str(config), out_dir=str(tmp_path / "out"), state=str(tmp_path / "s.db"))
+    state = daily_digest(
+        config_path=str(config), out_dir=str(tmp_path / "out"), state=str(tmp_path / "s.db"), return_state=True
+    )
+    # Partial, not plain Completed: what an automation matches, with an event per failed source.
+    assert state.is_completed() and state.name == "Partial"
+    run = state.result()
     assert set(run.failed_sources) == {"Broken feed", "Down feed", "Not a feed"}
     assert "500" in run.failed_sources["Down feed"]
     markdown = Path(run.files["md"]).read_text(encoding="utf-8")
     assert "Sources that failed" in markdown and "HTTP 500" in markdown and "HTML page" in markdown
     assert "11,000" in markdown
+    assert _failed_source_events(state.state_details.flow_run_id) == {
+        source: reason for source, reason in run.failed_sources.items()
+    }
+
+
+def _failed_source_events(flow_run_id: Any) -> dict[str, str]:
+    """The newsdigest.source.failed events the server recorded for one flow run (it persists them in batches)."""
+    import time
+
+    from prefect import get_client
+    from prefect.events.filters import EventFilter, EventNameFilter, EventRelatedFilter
+
+    wanted = EventFilter(
+        event=EventNameFilter(name=["newsdigest.source.failed"]),
+        related=EventRelatedFilter(id=[f"prefect.flow-run.{flow_run_id}"]),
+    )
+    found: dict[str, str] = {}
+    for _ in range(60):  # the event persister flushes every few seconds: wait for it, up to about 30 s
+        with get_client(sync_client=True) as client:
+            found = {
+                e.payload["source"]: e.payload["reason"] for e in client.read_events(filter=wanted, limit=50).events
+            }
+        if len(found) >= 3:
+            break
+        time.sleep(0.5)
+    return found
 
 
 def test_small_batches_few_ahead_and_small_chunks_give_the_same_digest(

@@ -14,8 +14,10 @@ from itertools import islice
 from typing import Any, TypeVar, cast
 
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.events import emit_event
+from prefect.states import Completed
 from prefect.utilities.annotations import quote
 
 from newsdigest import pipeline, progress
@@ -250,7 +252,7 @@ def _clean_and_save(plan: RunPlan, entries: list[FeedEntry], clock: pipeline.Sta
 @flow(name="daily_digest", log_prints=True)
 def daily_digest(
     config_path: str = "seeds/sources.toml",
-    digest_date: str | None = None,
+    digest_date: date | None = None,
     out_dir: str | None = None,
     state: str | None = None,
     sources: list[str] | None = None,
@@ -258,13 +260,22 @@ def daily_digest(
 ) -> RunSummary:
     """Fetch what is new, clean, deduplicate, group into stories, summarize claims and write the digest.
 
-    A dry run reads the sources and reports what would be fetched and sent, and writes nothing.
+    A run whose sources or emails failed ends Completed with the state name "Partial" and emits
+    newsdigest.source.failed / newsdigest.email.failed events, so that an automation can alert.
+
+    Args:
+        config_path: The TOML configuration, as a path on the machine that runs the flow.
+        digest_date: Which day's digest to write (default: the config's pinned date, else today in its time zone).
+        out_dir: Folder for the digest files (default: the config's [digest] out_dir).
+        state: The state store, a SQLite file or a database URL (default: the config's [store] url).
+        sources: Read only these feed URLs or paths instead of the configured sources.
+        dry_run: Read the sources and report what would be fetched and sent; write and send nothing.
     """
     logger = get_run_logger()
     plan = pipeline.plan_run(
         load_config_once(config_path),
         datetime.now(UTC),
-        digest_date=date.fromisoformat(digest_date) if digest_date else None,
+        digest_date=date.fromisoformat(digest_date) if isinstance(digest_date, str) else digest_date,
         out_dir=out_dir,
         state=state,
         sources=sources,
@@ -296,10 +307,13 @@ def daily_digest(
     create_markdown_artifact(
         markdown=published.markdown, key="daily-digest", description=f"News digest for {day.isoformat()}"
     )
+    create_table_artifact(
+        table=pipeline.health_rows(statuses), key="source-health", description=f"Sources read for {day.isoformat()}"
+    )
     logger.info(
         "digest for %s: %d stories, %d new articles -> %s", day, published.stories, saved, published.files.get("md")
     )
-    return RunSummary(
+    summary = RunSummary(
         digest_date=day,
         files=published.files,
         stories=published.stories,
@@ -308,6 +322,40 @@ def daily_digest(
         emails=emails,
         seconds=clock.seconds,
     )
+    return _final_state(summary)
+
+
+def _final_state(summary: RunSummary) -> RunSummary:
+    """The run's summary; a run with failed sources or undelivered email ends as a Completed state named Partial.
+
+    Each failure is also an event (newsdigest.source.failed, newsdigest.email.failed) that names the source
+    or recipient and the reason: what an automation matches to alert someone.
+    """
+    from prefect.runtime import flow_run
+
+    day = summary.digest_date.isoformat()
+    # The run the failure happened in, so that an automation (or a person) can go from the event to it.
+    related = [{"prefect.resource.id": f"prefect.flow-run.{flow_run.id}", "prefect.resource.role": "flow-run"}]
+    for name, reason in summary.failed_sources.items():
+        emit_event(
+            event="newsdigest.source.failed",
+            resource={"prefect.resource.id": f"newsdigest.source.{name}", "prefect.resource.name": name},
+            related=related,
+            payload={"source": name, "reason": reason, "digest_date": day},
+        )
+    for recipient, outcome in summary.undelivered.items():
+        emit_event(
+            event="newsdigest.email.failed",
+            resource={"prefect.resource.id": f"newsdigest.recipient.{recipient}"},
+            related=related,
+            payload={"recipient": recipient, "outcome": outcome, "digest_date": day},
+        )
+    if not summary.partial:
+        return summary
+    failed, undelivered = len(summary.failed_sources), len(summary.undelivered)
+    message = f"digest {day} written; {failed} failed sources, {undelivered} undelivered emails"
+    # Prefect makes a state the flow returns its final state, and hands the state's data to the caller.
+    return cast(RunSummary, Completed(data=summary, name="Partial", message=message))
 
 
 def share_temporary_server() -> None:

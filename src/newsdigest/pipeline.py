@@ -62,6 +62,16 @@ class RunSummary:
     planned: list[str] = field(default_factory=list)  # a dry run: what would be fetched and sent
     seconds: dict[str, float] = field(default_factory=dict)  # wall time of each stage, as the run saw it
 
+    @property
+    def undelivered(self) -> dict[str, str]:
+        """Recipients of this date's digest who do not have it, with how their delivery ended."""
+        return {r: outcome for r, outcome in self.emails.items() if outcome != "sent" and "already" not in outcome}
+
+    @property
+    def partial(self) -> bool:
+        """Whether the digest was written but some source or email failed."""
+        return bool(self.failed_sources or self.undelivered)
+
 
 @dataclass(frozen=True)
 class RunPlan:
@@ -343,6 +353,20 @@ def outcomes_for(reports: list[DeliveryReport], day: date) -> dict[str, str]:
         if report.digest_date == day
         for recipient, outcome in report.outcomes.items()
     }
+
+
+def health_rows(statuses: list[SourceStatus]) -> list[dict[str, str | int]]:
+    """Each source's outcome as a table row, for the run's source-health artifact."""
+    return [
+        {
+            "source": status.source,
+            "status": "ok" if status.ok else "failed",
+            "entries": status.entries,
+            "new articles": status.new_articles,
+            "problem": status.error or status.warning or "",
+        }
+        for status in statuses
+    ]
 
 
 def dry_run_summary(plan: RunPlan, results: list[SourceResult], entries: list[FeedEntry]) -> RunSummary:
