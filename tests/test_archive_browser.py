@@ -37,6 +37,10 @@ window.addEventListener("load", function () {
       innerWidth: window.innerWidth,
       storyLinks: document.querySelectorAll('a[href*="#story-"]').length,
       storyAnchors: document.querySelectorAll('[id^="story-"]').length,
+      tocTargets: Array.prototype.filter.call(document.querySelectorAll('nav.toc a[href^="#story-"]'), function (a) {
+        var target = document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1)));
+        return target !== null && target.getBoundingClientRect().width > 0;
+      }).length,
       background: getComputedStyle(document.body).backgroundColor
     };
     document.title = "PROBE " + JSON.stringify(report);
@@ -88,6 +92,7 @@ def test_digest_page_fits_the_screen_and_has_an_anchor_per_story(folder: Path, w
     assert report["innerWidth"] == width
     assert report["fits"], report
     assert report["storyAnchors"] == 4, report
+    assert report["tocTargets"] == 4, report  # the contents at the top jump to every story's card
 
 
 def test_archive_page_follows_the_dark_color_scheme(folder: Path) -> None:

@@ -19,10 +19,11 @@ import pytest
 import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
+from bs4 import BeautifulSoup
 
 from newsdigest.config.load import parse_config
 from newsdigest.config.records import EmailSettings
-from newsdigest.delivery.message import HTML_LIMIT, render_email
+from newsdigest.delivery.message import HTML_LIMIT, render_email, subject_for
 from newsdigest.delivery.outbox import UNCONFIRMED, deliver, delivery_failure_notes
 from newsdigest.delivery.smtp import SmtpServer, SmtpTransport, resolve_server
 from newsdigest.digest.jsonio import digest_from_dict
@@ -409,6 +410,36 @@ def test_feed_markup_and_links_are_text_in_the_email() -> None:
     html = render_email(evil, "https://news.example/").html
     assert "<script>" not in html and "<img" not in html and "javascript:" not in html
     assert html.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 3
+
+
+def test_a_megabyte_title_is_cut_and_every_story_still_fits() -> None:
+    huge = "headline " * 120_000  # about 1 MB
+    digest = replace(_long_digest(3), title=huge)
+    digest = replace(digest, stories=(replace(digest.stories[0], title=huge), *digest.stories[1:]))
+    body = render_email(digest, "https://news.example/full")
+    assert body.shown == body.total == 3
+    assert len(body.html.encode("utf-8")) <= HTML_LIMIT and "Nothing new" not in body.text
+    assert all(f"https://p0.example/{i}" in body.html and f"https://p0.example/{i}" in body.text for i in range(3))
+    assert "headline headline…" in body.html and len(subject_for(digest)) < 400
+
+
+def test_one_oversized_story_is_left_out_and_the_stories_after_it_are_not() -> None:
+    digest = _long_digest(5)
+    wordy = tuple(Claim(f"Claim {n}: " + "a long clause, " * 80, kind="fact") for n in range(150))
+    big = replace(digest.stories[1], claims=wordy)  # far past the cap even with every field cut
+    digest = replace(digest, stories=(digest.stories[0], big, *digest.stories[2:]))
+    body = render_email(digest, None)
+    assert (body.shown, body.total) == (4, 5)
+    assert 'id="story-s-1"' not in body.html and all(f'id="story-s-{i}"' in body.html for i in (0, 2, 3, 4))
+    assert "1 more story did not fit" in body.html and "1 more story in the full digest" in body.text
+
+
+def test_the_email_opens_with_the_contents_of_what_it_shows() -> None:
+    body = render_email(replace(_long_digest(400)), "https://news.example/full")
+    soup = BeautifulSoup(body.html, "html.parser")
+    toc = [a["href"] for a in soup.select(".toc a")]
+    assert len(toc) == body.shown and all(soup.find(id=href.removeprefix("#")) for href in toc)
+    assert f"and {body.total - body.shown} more in the full digest" in soup.select_one(".toc").get_text()
 
 
 def test_the_json_digest_round_trips(tmp_path: Path) -> None:

@@ -42,7 +42,10 @@ window.addEventListener("load", function () {
       background: getComputedStyle(document.body).backgroundColor,
       images: document.images.length,
       scripts: document.scripts.length,
-      plantedAsText: document.body.textContent.indexOf(PLANTED_TEXT) >= 0
+      plantedAsText: document.body.textContent.indexOf(PLANTED_TEXT) >= 0,
+      tocTargets: Array.prototype.filter.call(document.querySelectorAll('.toc a[href^="#story-"]'), function (a) {
+        return document.getElementById(decodeURIComponent(a.getAttribute("href").slice(1))) !== null;
+      }).length
     };
     document.title = "PROBE " + JSON.stringify(report);
     if (window.parent !== window) { window.parent.postMessage(report, "*"); }
@@ -53,7 +56,7 @@ window.addEventListener("load", function () {
 
 
 def _awkward_digest() -> Any:
-    """Planted markup in titles, claims and a source's error; a long unbroken word; a very long URL."""
+    """Planted markup in titles, claims, the summary, a note and a source's error; long unbroken words; a long URL."""
     long_url = "https://example.com/" + "very-long-path-segment-" * 12 + "?utm_source=" + "x" * 80
     story = Story(
         story_id="s-evil",
@@ -69,9 +72,12 @@ def _awkward_digest() -> Any:
                 text=f"The clerk said the summary was {PLANTED} and nothing else.", kind="attributed", speaker="Clerk"
             ),
             Claim(text="Figures: " + "1,234,567,890-" * 12, kind="figure"),
+            Claim(text=f"A new fact {PLANTED} reported today.", kind="fact", is_new=True),
         ),
         first_seen=WHEN,
         latest=WHEN,
+        summary="Summary with " + "Pneumonoultramicroscopicsilicovolcanoconiosis" * 2 + f" {PLANTED}",
+        notes=(f"Outlets differ: {PLANTED} " + "9,999,999-" * 15,),
     )
     base = _digest()
     return replace(
@@ -104,6 +110,7 @@ def test_no_horizontal_scroll_on_a_phone_or_a_desktop(tmp_path: Path, width: int
     report = _measure(page, tmp_path, "email", width)
     assert report["innerWidth"] == width
     assert report["scrollWidth"] <= report["innerWidth"], report
+    assert report["tocTargets"] == 2, report  # the contents at the top jump to both stories
 
 
 def test_a_cut_long_digest_fits_a_phone_too(tmp_path: Path) -> None:
