@@ -105,9 +105,10 @@ def test_one_huge_sentence_is_fast() -> None:
     rng = random.Random(7)
     vocabulary = ["the", "minister", "said", "that", "troops", "Kyiv", "would", "leave", ",", "“", "according", "to"]
     text = " ".join(rng.choice(vocabulary) for _ in range(50_000))
-    started = time.perf_counter()
+    # CPU time of this thread, not wall time: the bound holds on a busy machine. About 0.3 s here.
+    started = time.thread_time()
     found = find_attributions(text)
-    assert time.perf_counter() - started < 3.0
+    assert time.thread_time() - started < 6.0
     assert isinstance(found, list)
     _spans_match(text, found)
 

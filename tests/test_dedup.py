@@ -240,9 +240,9 @@ def test_five_megabyte_text_is_handled_in_bounded_time(kind: str) -> None:
         vocabulary = [f"{rng.choice('bcdfghklmnprst')}{rng.choice('aeiou')}{i}" for i in range(50_000)]
         text = " ".join(rng.choice(vocabulary) for _ in range(800_000))
     assert len(text) >= 5_000_000
-    start = time.perf_counter()
+    start = time.thread_time()  # CPU time of this thread: the bound holds on a busy machine
     records = assign_stories([NewDocument("big", "Big", text), NewDocument("small", "Library reopens", OTHER)], [])
-    assert time.perf_counter() - start < 10.0  # about 1-2 s here
+    assert time.thread_time() - start < 20.0  # about 1-2 s here
     assert records[1].duplicate_of is None and records[1].story_id != records[0].story_id
 
 

@@ -246,8 +246,12 @@ def _delivered(digest: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_run_ends_within_the_timeouts_bound(fault_runs: dict[str, Any]) -> None:
-    # Sources are read in parallel; the slowest bad one is cut at total_timeout (3 s).
-    assert fault_runs["first_seconds"] < 60, fault_runs["first_seconds"]
+    # Sources are read in parallel; the slowest bad one is cut at total_timeout (3 s), once. Asserted
+    # by what the server saw, not by a clock (the run's seconds are printed above, for the benchmarks).
+    assert "took longer than 3 s" in fault_runs["first"].failed_sources["slow-drip"]
+    hits = fault_runs["hits_after_first"]
+    assert hits["/feeds/slow-drip"] == 1
+    assert all(count == 1 for path, count in hits.items() if path.startswith("/feeds/") and "redirect" not in path)
 
 
 def test_every_good_article_is_in_the_digest(fault_runs: dict[str, Any]) -> None:
