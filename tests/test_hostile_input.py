@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -395,6 +397,42 @@ def test_a_dripping_feed_is_cut_once_and_retries_stay_within_the_budget(prefect_
         assert "good" not in summary.failed_sources
     finally:
         server.close()
+
+
+def test_a_server_dripping_its_headers_is_cut_at_the_total_deadline() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    sent = []
+
+    def drip_headers() -> None:
+        connection, _ = listener.accept()
+        connection.recv(4096)
+        connection.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+        for _ in range(100):  # a header byte every 0.2 s: 20 s, unless the client hangs up
+            try:
+                connection.sendall(b"x")
+            except OSError:
+                break
+            sent.append(1)
+            time.sleep(0.2)
+        connection.close()
+
+    server = threading.Thread(target=drip_headers, daemon=True)
+    server.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed.xml"
+    settings = FetchSettings(per_host_interval=0, total_timeout=2, read_timeout=1)
+    try:
+        with (
+            Fetcher(settings, trusted_hosts=frozenset({origin_of(url) or ""})) as fetcher,
+            pytest.raises(FetchError, match="took longer than 2 s") as info,
+        ):
+            fetcher.fetch(url)
+        assert not info.value.retryable
+        server.join(30)
+        assert len(sent) < 100  # the client hung up long before the server was done
+    finally:
+        listener.close()
 
 
 # --- trust is per origin --------------------------------------------------------------------------

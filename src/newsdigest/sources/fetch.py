@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import re
 import socket
@@ -232,25 +233,33 @@ class Fetcher:
             headers["If-None-Match"] = validators.etag
         if validators and validators.last_modified:
             headers["If-Modified-Since"] = validators.last_modified
-        for _hop in range(MAX_REDIRECTS + 1):
-            host = self._check_target(url, trusted)
-            semaphore = self.gate.enter(host)
-            try:
-                with self._client.stream("GET", url, headers=headers) as response:
-                    if response.status_code in _REDIRECT_CODES and "location" in response.headers:
-                        url = urljoin(url, response.headers["location"])
-                        continue
-                    return self._read_response(response, deadline)
-            except httpx.TimeoutException as exc:
-                # A source that timed out has had its time: trying again in the same run would only
-                # hold the run longer (the next run tries it again).
-                raise FetchError(f"timed out ({type(exc).__name__})") from None
-            except httpx.HTTPError as exc:
-                detail = redact_text(str(exc))
-                raise FetchError(f"network error: {type(exc).__name__}: {detail}", retryable=True) from None
-            finally:
-                semaphore.release()
-        raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+        watchdog = _Watchdog(self.settings.total_timeout)
+        over_time = f"took longer than {self.settings.total_timeout:.0f} s in all"
+        try:
+            for _hop in range(MAX_REDIRECTS + 1):
+                host = self._check_target(url, trusted)
+                semaphore = self.gate.enter(host)
+                try:
+                    extensions = {"trace": watchdog.trace}
+                    with self._client.stream("GET", url, headers=headers, extensions=extensions) as response:
+                        if response.status_code in _REDIRECT_CODES and "location" in response.headers:
+                            url = urljoin(url, response.headers["location"])
+                            continue
+                        return self._read_response(response, deadline)
+                except httpx.TimeoutException as exc:
+                    # A source that timed out has had its time: trying again in the same run would only
+                    # hold the run longer (the next run tries it again).
+                    raise FetchError(over_time if watchdog.expired else f"timed out ({type(exc).__name__})") from None
+                except httpx.HTTPError as exc:
+                    if watchdog.expired:
+                        raise FetchError(over_time) from None
+                    detail = redact_text(str(exc))
+                    raise FetchError(f"network error: {type(exc).__name__}: {detail}", retryable=True) from None
+                finally:
+                    semaphore.release()
+            raise FetchError(f"more than {MAX_REDIRECTS} redirects")
+        finally:
+            watchdog.cancel()
 
     def _read_response(self, response: httpx.Response, deadline: float) -> Fetched:
         """The body of a final (non-redirect) response, within the size cap and the total deadline."""
@@ -290,6 +299,53 @@ class Fetcher:
             etag=etag,
             last_modified=last_modified,
         )
+
+
+class _Watchdog:
+    """Ends a request at its total deadline, even while the server drips its status line or headers.
+
+    httpx's timeouts are per read: a server that sends a byte a second never trips them, and the
+    body loop's deadline check never runs while the headers are still arriving. The watchdog learns
+    each new connection's socket from httpcore's trace events and shuts it down when time is up,
+    which ends the blocked read at once. (A connection reused from the pool has no connect event;
+    there the per-read timeout and the body loop's check remain the bound.)
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def trace(self, event: str, info: dict[str, object]) -> None:
+        """httpcore's trace callback: remember the socket of each connection made for this request."""
+        if event != "connection.connect_tcp.complete":
+            return
+        stream = info.get("return_value")
+        get_extra_info = getattr(stream, "get_extra_info", None)
+        sock = get_extra_info("socket") if callable(get_extra_info) else None
+        if isinstance(sock, socket.socket):
+            with self._lock:
+                self._sockets.append(sock)
+                if self.expired:
+                    _shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def cancel(self) -> None:
+        """Stop the timer: the request is over."""
+        self._timer.cancel()
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def _guess_type(path: Path) -> str:
