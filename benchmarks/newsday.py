@@ -515,6 +515,7 @@ def score(digest: dict[str, Any], pages: list[Page]) -> dict[str, Any]:
     claims_total = clean = attributed = speakers_ok = overlong = empty = 0
     bad_claims: list[str] = []
     bad_speakers: list[str] = []
+    empty_titles: list[str] = []
     for story in digest["stories"]:
         members = [by_url[a["url"]] for a in story["articles"] if a.get("url") in by_url]
         for article in story["articles"]:
@@ -524,6 +525,7 @@ def score(digest: dict[str, Any], pages: list[Page]) -> dict[str, Any]:
         all_gold = bool(members) and len(members) == len(story["articles"]) and all(p.gold for p in members)
         if not story["claims"]:
             empty += 1
+            empty_titles.append(f"{story['title'][:100]} ({', '.join(a.get('url') or '' for a in story['articles'])})")
         for claim in story["claims"]:
             text = claim["text"]
             if word_count(text) > MAX_CLAIM_WORDS:
@@ -603,6 +605,7 @@ def score(digest: dict[str, Any], pages: list[Page]) -> dict[str, Any]:
         "story_recall": round(both / gold_pairs, 4) if gold_pairs else 1.0,
         "bad_claims": bad_claims,
         "bad_speakers": bad_speakers,
+        "empty_titles": empty_titles,
     }
 
 

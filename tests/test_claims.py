@@ -170,3 +170,126 @@ def test_the_tagger_and_the_splitter_share_one_abbreviation_list() -> None:
         "Said the Rev. Al Sharpton on Monday.",
         "Then he left.",
     ]
+
+
+# --- claims a reader can trust: prose only, named speakers, short claims, any script ---------------------
+
+
+def test_page_furniture_never_becomes_a_claim() -> None:
+    furniture = [
+        "6:10 AM EDT 03/04/2024 by Mara Quill",
+        "UPDATED: Tue., Mar. 4",
+        "Reading time: 4 minutes",
+        "Related: Harbour council weighs a new ferry contract",
+        "Enter our free weekly trivia contest and win a prize every week",
+        "This post contains affiliate links, and we may earn a commission at no cost to you.",
+        "The old lighthouse keeper's cottage at dusk on Saturday. (Photo: Ivo Marsh/Harbour Times)",
+        "Marsh 14 points.",
+        "3.",
+        "(104)",
+        "copyright Harbour Times, every right kept by the owners of this site.",
+    ]
+    text = "\n".join([*furniture, "The ferry operator said on Monday that 1,200 passengers crossed the harbour."])
+    claims = extract_claims(text, "a", "Harbour Times")
+    assert [c.text for c in claims] == ["The ferry operator said on Monday that 1,200 passengers crossed the harbour."]
+    assert claims[0].kind in {"lead", "attributed"}
+
+
+def test_share_button_words_glued_to_a_sentence_are_cut() -> None:
+    text = "Harbour pilots counted 340 ships in the first week of the season.Click To Tweet"
+    (claim,) = extract_claims(text)
+    assert claim.text == "Harbour pilots counted 340 ships in the first week of the season."
+
+
+def test_a_caption_paragraph_gives_no_claim_at_all() -> None:
+    text = (
+        "Divers inspect the pier on Friday. Crowds watched them work for 3 hours. (Photo: Ivo Marsh/Harbour Times)\n"
+        "The port authority closed the pier for 14 days after divers found cracked pilings."
+    )
+    assert [c.text for c in extract_claims(text)] == [
+        "The port authority closed the pier for 14 days after divers found cracked pilings."
+    ]
+
+
+def test_speakers_are_short_names_from_the_text_or_none() -> None:
+    text = (
+        "Port director Lena Vosk said the pier would reopen in May.\n"
+        '"We found 40 cracked pilings," she said.\n'
+        "The trial of Ruben Castell ended on Friday, the court clerk said, after 12 days of hearings.\n"
+        "A tearful Castell said he would appeal the verdict within 30 days."
+    )
+    claims = extract_claims(text)
+    speakers = {c.text[:20]: c.speaker for c in claims}
+    assert speakers["Port director Lena V"] == "Lena Vosk"
+    assert speakers['"We found 40 cracked'] == "Lena Vosk"
+    for claim in claims:
+        assert claim.speaker is None or (claim.speaker[:1].isupper() and claim.speaker in text)
+        assert claim.speaker is None or len(claim.speaker.split()) <= 6
+    assert all(c.speaker != "he" and c.speaker != "she" for c in claims)
+
+
+def test_no_claim_is_over_sixty_words_and_joins_only_adjacent_sentences() -> None:
+    long_sentence = "The harbour board said " + " ".join(["ships"] * 70) + " arrived."
+    text = (
+        f"{long_sentence}\n"
+        "Pilot Arno Ruiz said the channel was dredged on Monday. The weather was calm. It cost 2 million euros."
+    )
+    claims = extract_claims(text)
+    assert all(len(c.text.split()) <= 60 for c in claims)
+    # "It cost 2 million euros." is not next to Ruiz's sentence: it is not joined to it.
+    assert all(not ("Ruiz" in c.text and "2 million" in c.text) for c in claims)
+
+
+def test_sentences_and_words_in_other_scripts() -> None:
+    ukrainian = "Мер міста заявив про нові правила. Вони діятимуть з травня. Мешканці підтримали рішення."
+    assert len(split_sentences(ukrainian)) == 3
+    greek = "Ο δήμαρχος μίλησε χθες. Η απόφαση ισχύει από τον Μάιο."
+    assert len(split_sentences(greek)) == 2
+    japanese = "市は新しい橋の建設を発表した。工事は来年五月に始まる予定だ。"
+    assert split_sentences(japanese) == ["市は新しい橋の建設を発表した。", "工事は来年五月に始まる予定だ。"]
+    assert sentences.word_count(japanese) >= 10
+    assert sentences.word_count("Three plain words") == 3
+    # Lower case after a stop continues the sentence, in Cyrillic as in Latin.
+    assert len(split_sentences("Він сказав, що т. зв. правила діють.")) == 1
+    assert split_sentences("Kan reported on Wednesday.The clinic closed.") == [
+        "Kan reported on Wednesday.",
+        "The clinic closed.",
+    ]
+    assert extract_claims(japanese)  # a Japanese article has claims
+
+
+def _growth_text(paragraphs: int) -> str:
+    return "\n".join(
+        f"Inspector Ana Vale{n % 50} said {n * 7 + 11} crates were counted at pier {n % 9} on Monday."
+        for n in range(paragraphs)
+    )
+
+
+def test_claim_extraction_is_capped_and_grows_no_faster_than_linearly() -> None:
+    import time
+
+    def cpu(paragraphs: int) -> float:
+        text = _growth_text(paragraphs)
+        started = time.process_time()
+        select_claims(extract_claims(text, title="Pier count"), 160)
+        return time.process_time() - started
+
+    cpu(200)  # warm-up: the tagger's model and word lists load once
+    small, large = cpu(2_000), cpu(8_000)
+    # Four times the paragraphs: a quadratic stage would take about 16 times as long. The caps make
+    # it about the same; the bound is generous for busy machines.
+    assert large <= 4.0 * max(small, 0.05)
+    from newsdigest.claims.extract import MAX_CLAIM_SENTENCES
+
+    assert len(extract_claims(_growth_text(8_000))) <= MAX_CLAIM_SENTENCES
+
+
+def test_a_story_of_many_candidates_is_merged_within_the_cap() -> None:
+    from newsdigest.claims.rank import MAX_STORY_CANDIDATES
+
+    candidates = extract_claims(_growth_text(1_000)) * 3
+    assert len(candidates) > MAX_STORY_CANDIDATES
+    chosen = select_claims(candidates, 160)
+    assert chosen and sum(len(c.text.split()) for c in chosen) <= 160
+    best = max(candidates, key=lambda c: c.score)
+    assert any(c.text == best.text for c in chosen)

@@ -9,13 +9,14 @@ its best claim's score up to STORY_CLAIM_SCORE_CAP (newsdigest.digest.assemble).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 
 from newsdigest.claims.salience import sentence_scores
 from newsdigest.models import Claim
 from newsdigest.stories.nearcopy import words
 from newsdigest.text.facts import QUANTITY_WORDS, numbers_in, quotes_in
+from newsdigest.text.sentences import word_count
 
 # --- a sentence's score -----------------------------------------------------------------------------
 
@@ -80,16 +81,38 @@ REPEAT_SHARE = 0.6
 # A story's rank counts its best claim's score up to this cap, so that a story's rank has an upper
 # bound known before its claims are extracted (newsdigest.digest.assemble).
 STORY_CLAIM_SCORE_CAP = 8.0
+# The most candidates of one story that select_claims compares (best scores first): merging is
+# pairwise, and a story of many long articles must not make it quadratic in their paragraphs.
+MAX_STORY_CANDIDATES = 300
+# Claims have at least this many words (newsdigest.claims.extract.MIN_CLAIM_WORDS): a budget with
+# less left has room for none.
+MIN_FITTING_WORDS = 5
 
 
-def _claim_key(claim: Claim) -> tuple[str, ...]:
-    return tuple(sorted(set(numbers_in(claim.text)))) or tuple(words(claim.text)[:8])
+@dataclass(frozen=True)
+class _Features:
+    """What merging compares of a claim's text, computed once per text rather than once per pair."""
+
+    words: frozenset[str]
+    has_numbers: bool
+    key: tuple[str, ...]
 
 
-def _same_claim(left: Claim, right: Claim) -> bool:
-    a, b = set(words(left.text)), set(words(right.text))
-    overlap = len(a & b) / max(min(len(a), len(b)), 1)
-    return overlap >= 0.8 or (bool(numbers_in(left.text)) and _claim_key(left) == _claim_key(right) and overlap > 0.5)
+def _features(text: str, cache: dict[str, _Features]) -> _Features:
+    found = cache.get(text)
+    if found is None:
+        numbers = numbers_in(text)
+        listed = words(text)
+        found = _Features(frozenset(listed), bool(numbers), tuple(sorted(set(numbers))) or tuple(listed[:8]))
+        cache[text] = found
+    return found
+
+
+def _same_claim(left: Claim, right: Claim, cache: dict[str, _Features] | None = None) -> bool:
+    cache = {} if cache is None else cache
+    a, b = _features(left.text, cache), _features(right.text, cache)
+    overlap = len(a.words & b.words) / max(min(len(a.words), len(b.words)), 1)
+    return overlap >= 0.8 or (a.has_numbers and a.key == b.key and overlap > 0.5)
 
 
 def _selection_key(claim: Claim, said: dict[str | None, int]) -> tuple[float, str]:
@@ -99,11 +122,19 @@ def _selection_key(claim: Claim, said: dict[str | None, int]) -> tuple[float, st
 
 
 def select_claims(candidates: Sequence[Claim], word_budget: int) -> tuple[Claim, ...]:
-    """Merge the same claim across outlets, then keep the best claims that fit the word budget."""
+    """Merge the same claim across outlets, then keep the best claims that fit the word budget.
+
+    Only a story's MAX_STORY_CANDIDATES best-scored candidates are compared, so that merging (pairwise)
+    stays bounded however many articles or paragraphs a story has.
+    """
+    if len(candidates) > MAX_STORY_CANDIDATES:
+        top = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, i))[:MAX_STORY_CANDIDATES]
+        candidates = [candidates[i] for i in sorted(top)]
+    cache: dict[str, _Features] = {}
     merged: list[Claim] = []
     for claim in candidates:
         for position, kept in enumerate(merged):
-            if _same_claim(claim, kept):
+            if _same_claim(claim, kept, cache):
                 outlets = tuple(dict.fromkeys(kept.outlets + claim.outlets))
                 better = claim if claim.score > kept.score else kept
                 merged[position] = replace(better, outlets=outlets)
@@ -122,7 +153,9 @@ def select_claims(candidates: Sequence[Claim], word_budget: int) -> tuple[Claim,
             said[claim.speaker] = said.get(claim.speaker, 0) + 1
         best = min(remaining, key=partial(_selection_key, said=said))
         remaining.remove(best)
-        length = len(best.text.split())
+        if word_budget - used < MIN_FITTING_WORDS and chosen:
+            break  # no claim is that short: the rest cannot fit
+        length = word_count(best.text)
         if (used + length > word_budget and chosen) or _adds_nothing(best, chosen):
             continue
         chosen.append(best)

@@ -82,6 +82,7 @@ def build_article(
         text, how = clean_text(entry.text, source_memory), "text"
     else:
         text, how = clean_feed_html(entry.content_html, source_memory), "feed"
+        page_text = ""
         if word_count(text) < FULL_TEXT_MIN_WORDS and entry.url and fetch_pages:
             try:
                 fetched = fetcher.fetch(entry.url, from_feed=True)
@@ -95,6 +96,9 @@ def build_article(
             teaser = clean_feed_html(entry.summary_html)
             if word_count(teaser) > word_count(text):
                 text, how = teaser, "teaser"
+        # A brief of one or two sentences is still the article when the feed gives less.
+        if word_count(text) < PAGE_MIN_WORDS and word_count(page_text) > word_count(text):
+            text, how = page_text, "page"
     canonical = canonical_url(entry.url)
     article = Article(
         article_id=article_key(canonical, entry.guid),

@@ -8,6 +8,7 @@ import unicodedata
 from bs4 import BeautifulSoup
 
 from newsdigest.cleaning.boilerplate import SourceMemory
+from newsdigest.text.sentences import word_count as count_words
 
 # Lines that are page furniture wherever they appear in flattened text.
 _FURNITURE = re.compile(
@@ -197,5 +198,5 @@ def clean_feed_html(html: str, memory: SourceMemory | None = None) -> str:
 
 
 def word_count(text: str) -> int:
-    """Number of whitespace-separated words."""
-    return len(text.split())
+    """Number of words, in any script (Japanese or Thai text has few spaces: text.sentences.word_count)."""
+    return count_words(text)
