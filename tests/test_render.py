@@ -277,6 +277,29 @@ def test_story_summary_is_the_headline_articles_lead_shortened() -> None:
     assert story_summary(headline, [], []) == ""
 
 
+def test_a_cut_attributed_lead_names_its_speaker_and_is_not_repeated_below() -> None:
+    opening = "Ukraine does not rule out that Russia will send more troops to the offensive in the northeast"
+    lead = Claim(
+        f"{opening}, Andrii Cherniak, spokesperson for the military intelligence agency,"
+        " told a broadcaster on April 15.",
+        "attributed",
+        "Andrii Cherniak",
+        "spokesperson for the military intelligence agency",
+        claim_date="April 15",
+        article_id="a1",
+    )
+    later = Claim('"They learn fast," Cherniak said.', "attributed", "Andrii Cherniak", article_id="a1")
+    headline = StoryArticle("a1", "Paper A", "Troops may join offensive", None, WHEN)
+    summary = story_summary(headline, [lead, later], [lead, later])
+    assert summary == f"{opening}… — Andrii Cherniak, spokesperson for the military intelligence agency, April 15"
+    story = _story("s", "Troops may join offensive", (lead, later), summary=summary)
+    # The lead's line would repeat the summary; the speaker is met there, so "Cherniak said" needs no label.
+    assert [(line.text, line.label) for line in claim_lines(story)] == [(later.text, "")]
+    with_figure = replace(lead, text=lead.text.replace("a broadcaster", "2,000 listeners"))
+    # A figure in the part the summary cut off keeps the claim's line.
+    assert [line.text for line in claim_lines(replace(story, claims=(with_figure,)))] == [with_figure.text]
+
+
 def test_a_long_lead_is_cut_after_its_first_clause_in_whole_words_never_inside_a_figure() -> None:
     words = " ".join(f"word{chr(97 + n % 26)}" for n in range(12))
     long = (

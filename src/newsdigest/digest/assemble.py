@@ -14,6 +14,7 @@ from newsdigest.claims.rank import STORY_CLAIM_SCORE_CAP
 from newsdigest.claims.rankers import EXTRACTIVE, ClaimRanker, ExtractiveRanker, make_ranker
 from newsdigest.config.records import SummarizerSettings
 from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
+from newsdigest.digest.render import who
 from newsdigest.models import Claim, Digest, SourceStatus, StoredArticle, Story, StoryArticle, WatchList
 from newsdigest.store import Store
 from newsdigest.text.wordlists import word_set
@@ -99,12 +100,22 @@ def story_summary(headline: StoryArticle, candidates: Sequence[Claim], claims: S
 
     The lead is that article's first candidate claim (its opening sentence); when the article gave
     none, or its lead only repeats the headline, the story's best claim stands in; no claim, no summary.
+    When the cut leaves out who made an attributed claim, " — " and the speaker (with role, and the
+    date if the cut dropped it) follow, so the line never states a claim as plain fact.
     """
     title_key = _NOT_WORD.sub(" ", headline.title).strip().casefold()
-    leads = [claim.text for claim in candidates if claim.article_id == headline.article_id][:2]
-    leads = [text for text in leads if _NOT_WORD.sub(" ", text).strip().casefold() != title_key][:1]
-    sentence = leads[0] if leads else claims[0].text if claims else ""
-    return summarize(sentence)
+    own = [claim for claim in candidates if claim.article_id == headline.article_id][:2]
+    leads = [claim for claim in own if _NOT_WORD.sub(" ", claim.text).strip().casefold() != title_key][:1]
+    lead = leads[0] if leads else claims[0] if claims else None
+    if lead is None:
+        return ""
+    short = summarize(lead.text)
+    if lead.speaker and short.endswith(("…", '…"', "…”")) and lead.speaker.casefold() not in short.casefold():
+        said = who(lead.speaker, lead.speaker_role)
+        if lead.claim_date and lead.claim_date not in short:
+            said = f"{said}, {lead.claim_date}"
+        short = f"{short} — {said}"
+    return short
 
 
 def summarize(sentence: str, max_words: int = SUMMARY_WORDS) -> str:

@@ -259,15 +259,23 @@ def _needs_label(claim: Claim, met: str | None) -> bool:
 
 
 def _told_by_summary(claim: Claim, summary: str) -> bool:
-    """Whether the summary already tells the claim: it is the claim, or the claim's opening with nothing
-    lost that matters (the speaker of an attributed claim must be in it)."""
+    """Whether the summary already tells the claim, so its line would only repeat it.
+
+    It does when it is the claim, or the claim's opening cut with "…" where the part cut off holds
+    no figure (the claim's date aside) and the summary names the claim's speaker (assemble's
+    story_summary adds them after a cut).
+    """
     if not summary:
         return False
     text, told = " ".join(claim.text.split()), " ".join(summary.split())
     if text == told:
         return True
-    stem = told.rstrip('"”').removesuffix("…")
-    return text.startswith(stem) and (not claim.speaker or _mentions(stem, claim.speaker))
+    stem, cut, _ = told.partition("…")
+    stem = stem.rstrip()
+    if not cut or len(stem) < 20 or not text.startswith(stem):
+        return False
+    rest = text[len(stem) :].replace(claim.claim_date or "\0", "")
+    return not any(ch.isdigit() for ch in rest) and (not claim.speaker or _mentions(told, claim.speaker))
 
 
 def claim_lines(story: Story) -> list[ClaimLine]:
@@ -279,15 +287,16 @@ def claim_lines(story: Story) -> list[ClaimLine]:
     are shown when more than one carries it, unless every claim is carried by the same ones (a copied
     article), where they would repeat on every line.
     """
+    told = [claim for claim in story.claims if _told_by_summary(claim, story.summary)]
     claims = sorted(
-        (claim for claim in story.claims if not _told_by_summary(claim, story.summary)),
+        (claim for claim in story.claims if claim not in told),
         key=lambda claim: not claim.is_new,  # stable: rank order within the new and the rest
     )
     uniform = (
         len({frozenset(claim.outlets) for claim in claims}) == 1 and len(claims[0].outlets) > 1 if claims else False
     )
     lines: list[ClaimLine] = []
-    met_speakers: list[str] = []
+    met_speakers = [claim.speaker for claim in told if claim.speaker]  # the summary named them
     previous: str | None = None
     for claim in claims:
         label = ""
