@@ -314,6 +314,8 @@ def test_a_long_lead_is_cut_after_its_first_clause_in_whole_words_never_inside_a
     assert summarize(fits).endswith(" for 14.2 million dollars…")  # the figure whole, with its unit
     quoted = '"' + " ".join(["we"] * 20) + ", and " + " ".join(["they"] * 20) + '," she said.'
     assert summarize(quoted).endswith('…"')
+    dated = "Ten words before the date come here in this long lead on March 3, 2020, when " + "it " * 20
+    assert summarize(dated).endswith("on March 3, 2020…")  # a comma inside a date is not a clause break
     short = "A short lead of seven words here."
     assert summarize(short) == short
 

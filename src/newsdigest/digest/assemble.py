@@ -118,14 +118,19 @@ def story_summary(headline: StoryArticle, candidates: Sequence[Claim], claims: S
     return short
 
 
+def _has_digit(word: str) -> bool:
+    return any(ch.isdigit() for ch in word)
+
+
 def summarize(sentence: str, max_words: int = SUMMARY_WORDS) -> str:
     """A sentence of at most `max_words` whole words: whole when short enough, else its opening clauses.
 
     A longer sentence is cut after its first clause: at the first clause break (a word ending in a
-    comma, semicolon or colon, or before a dash) that keeps at least a third of `max_words` and at
-    most `max_words`; failing that, at the last gap between two words neither of which holds a
-    digit (a figure is never cut from its neighbours), after a word that is not a function word.
-    "…" marks the cut; a quotation left open is closed.
+    comma, semicolon or colon, or before a dash; not a comma between two figures, as in a date)
+    that keeps at least a third of `max_words` and at most `max_words`; failing that, at the last
+    gap between two words neither of which holds a digit (a figure is never cut from its
+    neighbours), after a word that is not a function word. "…" marks the cut; a quotation left
+    open is closed.
     """
     words = sentence.split()
     if len(words) <= max_words:
@@ -133,7 +138,12 @@ def summarize(sentence: str, max_words: int = SUMMARY_WORDS) -> str:
     stop = word_set("stopwords")
     shortest = max(max_words // 3, 1)
     cut = next(
-        (k for k in range(shortest, max_words + 1) if _CLAUSE_BREAK.search(words[k - 1]) or words[k] in _DASHES),
+        (
+            k
+            for k in range(shortest, max_words + 1)
+            if (_CLAUSE_BREAK.search(words[k - 1]) or words[k] in _DASHES)
+            and not (_has_digit(words[k - 1]) and _has_digit(words[k]))  # "September 11, 2001" is one date
+        ),
         None,
     )
     if cut is None:
@@ -141,8 +151,7 @@ def summarize(sentence: str, max_words: int = SUMMARY_WORDS) -> str:
             (
                 k
                 for k in range(max_words, shortest - 1, -1)
-                if not any(ch.isdigit() for ch in words[k - 1] + words[k])
-                and _NOT_WORD.sub("", words[k - 1]).casefold() not in stop
+                if not _has_digit(words[k - 1] + words[k]) and _NOT_WORD.sub("", words[k - 1]).casefold() not in stop
             ),
             max_words,
         )
