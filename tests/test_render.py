@@ -391,10 +391,17 @@ def test_markdown_renders_no_element_or_attribute_beyond_the_expected_ones(rende
 
 
 def test_markdown_escaping_keeps_line_starts_from_opening_blocks() -> None:
-    for text, rendered in (("1. One", "1\\. One"), ("- dash", "\\- dash"), ("=== x", "\\=== x"), ("+ p", "\\+ p")):
+    for text, rendered in (
+        ("1. One", "1\\. One"),
+        ("- dash", "\\- dash"),
+        ("=== x", "\\=== x"),
+        ("+ p", "\\+ p"),
+        ("> q", "\\> q"),
+    ):
         assert md_escape(text) == rendered
         assert MarkdownIt("commonmark").render(md_escape(text)).strip() == f"<p>{text}</p>"
     assert md_escape("a\n\n# b") == "a \\# b"  # one line: a title cannot start a block of its own
+    assert md_escape("Wow! 3 > 2 & AT&T") == "Wow! 3 > 2 & AT&T"  # plain inside a line: left as written
 
 
 def test_clip_cuts_at_a_word_with_an_ellipsis_and_is_idempotent() -> None:

@@ -47,10 +47,11 @@ _WORD = re.compile(r"\w+")
 # Inline Markdown: characters CommonMark (or a common extension) may read as markup, escaped with a
 # backslash; "<" becomes an entity, and so does "&" where it would start one, because Python-Markdown
 # and other older renderers do not take a backslash before them.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]#!~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]#~])")
 _MD_ENTITY_START = re.compile(r"&(?=#?\w+;)")
-# At the start of a line these open a list, a setext heading underline or a thematic break.
-_MD_BLOCK_START = re.compile(r"^(?:([-+=])|(\d{1,9})([.)]))")
+# At the start of a line these open a list, a quote, a setext heading underline or a thematic break;
+# elsewhere in a line they are plain text ("!" matters only before "[", which is escaped).
+_MD_BLOCK_START = re.compile(r"^(?:([-+=>])|(\d{1,9})([.)]))")
 # Kept as they are in a Markdown link destination: what a URL may carry that no Markdown renderer
 # reads there; everything else (spaces, quotes, <, >, parentheses, brackets, backslashes) is
 # percent-encoded. Brackets stay only in the host, where an IPv6 address needs them.
