@@ -238,3 +238,78 @@ def test_both_spellings_of_the_check_report_every_problem(
     assert "window_hours" in err and "(line 2)" in err and "max_stories" in err and "(line 3)" in err
     assert main([*command, "--config", str(SEEDS / "sources.toml")]) == 0
     assert "ok, " in capsys.readouterr().out
+
+
+def _number_keys() -> list[tuple[str, str, type]]:
+    """Every number key of the file: (table, key, int or float), read from the records themselves."""
+    import typing
+
+    from newsdigest.config.load import TABLES
+    from newsdigest.config.records import SourceTable
+    from newsdigest.config.schema import _optional, keys_of
+
+    found = []
+    for table, cls in [*TABLES.items(), ("sources", SourceTable)]:
+        hints = typing.get_type_hints(cls)
+        for name, (attribute, _spec) in keys_of(cls).items():
+            kind = _optional(hints[attribute])
+            if kind in (int, float):
+                found.append((table, name, kind))
+    return found
+
+
+def test_every_number_key_refuses_huge_values_nan_and_infinity(tmp_path: Path) -> None:
+    keys = _number_keys()
+    assert len(keys) >= 25  # the walk found the records' keys
+    for table, name, kind in keys:
+        bad_values: list[object] = [2**63 - 1, 10**30]
+        if kind is float:
+            bad_values += [float("nan"), float("inf"), -float("inf"), 1e300]
+        for value in bad_values:
+            item = {name: value}
+            data = {"sources": [{"url": "https://a.example/f", **item}]} if table == "sources" else {table: item}
+            with pytest.raises(ConfigError, match=name):
+                parse_config(data, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "line"),
+    [
+        ("[digest]\nwindow_hours = 99999999999\n", "[digest] window_hours", 2),
+        ("[fetch]\nread_timeout = nan\n", "[fetch] read_timeout", 2),
+        ("[fetch]\n\nread_timeout = inf\n", "[fetch] read_timeout", 3),
+        ("[dedup]\nretention_days = -3\n", "[dedup] retention_days", 2),
+        ("[digest]\nmax_stories = 99999999999999999999999\n", "[digest] max_stories", 2),
+        ("[digst]\ntitle = 'x'\n", "unknown key 'digst'", 1),
+        ("[digest]\ntitle = 'x'\n\ndigest2 = 1\n", "unknown key 'digest2' in [digest]", 4),
+        ("digest = 'x'\n", "[digest] must be a table", 1),
+        ("\nsources = 'x'\n", "'sources' must be an array", 2),
+        (
+            "[[sources]]\nname = 'A'\nurl = 'https://a.example/1'\n[[sources]]\nname = 'A'\nurl = 'https://a.example/2'\n",
+            "two sources are named 'A'",
+            5,
+        ),
+        ("[store]\nurl = 'mysql://u@127.0.0.1/news'\n", "[store] url", 2),
+    ],
+)
+def test_values_that_would_break_the_run_name_their_key_and_line(
+    tmp_path: Path, text: str, key: str, line: int
+) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert key in message and message.endswith(f"(line {line})"), message
+
+
+def test_a_file_in_another_encoding_names_the_encoding_and_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[digest]\ntitle = "x"\n', encoding="utf-16")
+    with pytest.raises(ConfigError, match=r"UTF-16.*save it as UTF-8.*\(line 1\)"):
+        load_config(path)
+    path.write_bytes('[digest]\ntitle = "caf\u00e9"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"not UTF-8.*\(line 2\)"):
+        load_config(path)
+    path.write_bytes(b"\xef\xbb\xbf" + b'[digest]\ntitle = "x"\n')  # a UTF-8 byte-order mark is fine
+    assert load_config(path).digest.title == "x"

@@ -164,6 +164,28 @@ def at_least(least: float) -> Check:
     return check
 
 
+def at_most(most: float) -> Check:
+    """A check that a number is `most` or less: every number key has a ceiling, so none overflows a date or a timer."""
+
+    def check(value: float) -> float:
+        if value > most:
+            raise ValueError(f"must be at most {most:g}, got {value:g}")
+        return value
+
+    return check
+
+
+def state_url(value: str) -> str:
+    """A SQLite path, or a sqlite:// or postgresql:// URL (the databases newsdigest.store is written for)."""
+    if "://" in value:
+        scheme = value.split("://", 1)[0].lower()
+        if scheme not in ("sqlite", "sqlite+pysqlite", "postgres", "postgresql", "postgresql+psycopg"):
+            raise ValueError(f"must be a SQLite file path or a postgresql:// URL, got a {scheme}:// URL")
+    elif not value.strip():
+        raise ValueError("must be a SQLite file path or a database URL, got an empty string")
+    return value
+
+
 def positive(value: float) -> float:
     """The number unchanged; ValueError unless it is above zero."""
     if value <= 0:

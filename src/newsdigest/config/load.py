@@ -50,11 +50,11 @@ def load_config(path: str | Path) -> Config:
     """Read and validate a TOML configuration file; a ConfigError lists every problem with its line."""
     config_path = Path(path).expanduser()
     try:
-        text = config_path.read_text(encoding="utf-8")
+        text = decode_toml(config_path.read_bytes(), str(config_path))
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {config_path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"cannot read configuration file {config_path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {config_path}: {exc.strerror or exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -63,6 +63,20 @@ def load_config(path: str | Path) -> Config:
     if config is None:
         raise config_error(str(config_path), problems, key_lines(text))
     return replace(config, path=config_path.resolve())
+
+
+def decode_toml(data: bytes, where: str) -> str:
+    """The file's text: TOML is UTF-8 (a byte-order mark allowed); ConfigError naming the encoding or the line."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ConfigError(f"{where}: the file is UTF-16 text; save it as UTF-8 (line 1)")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{where}: not UTF-8 text: byte 0x{data[exc.start]:02x} cannot be read; "
+            f"save the file as UTF-8 (line {line})"
+        ) from None
 
 
 _loaded: dict[tuple[object, ...], Config] = {}

@@ -35,9 +35,11 @@ class DigestSettings:
     title: str = key("Daily news digest", "the digest's title")
     date: date | None = key(None, "pins the digest date (a snapshot corpus); unset means today")  # noqa: RUF009
     timezone: str = key("UTC", "the time zone of the digest date and the cron", checks.time_zone)
-    window_hours: int = key(24, "entries published this many hours before the digest date's end", checks.positive)
-    max_stories: int = key(40, "stories in one digest", checks.positive)
-    words_per_story: int = key(160, "the budget of each story's key claims", checks.positive)
+    window_hours: int = key(
+        24, "entries published this many hours before the digest date's end", checks.positive, checks.at_most(87_600)
+    )
+    max_stories: int = key(40, "stories in one digest", checks.positive, checks.at_most(10_000))
+    words_per_story: int = key(160, "the budget of each story's key claims", checks.positive, checks.at_most(100_000))
     out_dir: Path = key(Path(DEFAULT_OUT_DIR), "the folder the digest files are written to")  # noqa: RUF009
     base_url: str | None = key(
         None, "where out_dir is served on the web; the Atom feed's links are absolute under it", checks.http_url
@@ -56,22 +58,36 @@ class FetchSettings:
     """How sources and pages are fetched."""
 
     user_agent: str = key(DEFAULT_USER_AGENT, "the User-Agent header of every request")
-    connect_timeout: float = key(10.0, "seconds to connect", checks.positive)
-    read_timeout: float = key(20.0, "seconds between two reads of a response", checks.positive)
-    max_bytes: int = key(10_000_000, "the largest response read", checks.at_least(1))
-    retries: int = key(2, "further tries after a timeout, a dropped connection or a 5xx", checks.at_least(0))
-    total_timeout: float = key(
-        60.0, "a whole response, however slowly it drips, within this many seconds", checks.positive
+    connect_timeout: float = key(10.0, "seconds to connect", checks.positive, checks.at_most(3600))
+    read_timeout: float = key(20.0, "seconds between two reads of a response", checks.positive, checks.at_most(3600))
+    max_bytes: int = key(10_000_000, "the largest response read", checks.at_least(1), checks.at_most(10**10))
+    retries: int = key(
+        2, "further tries after a timeout, a dropped connection or a 5xx", checks.at_least(0), checks.at_most(10)
     )
-    per_host_connections: int = key(2, "requests to one host at the same time", checks.at_least(1))
-    per_host_interval: float = key(1.0, "seconds between the starts of two requests to one host", checks.at_least(0))
+    total_timeout: float = key(
+        60.0,
+        "a whole response, however slowly it drips, within this many seconds",
+        checks.positive,
+        checks.at_most(86_400),
+    )
+    per_host_connections: int = key(2, "requests to one host at the same time", checks.at_least(1), checks.at_most(100))
+    per_host_interval: float = key(
+        1.0, "seconds between the starts of two requests to one host", checks.at_least(0), checks.at_most(3600)
+    )
     allow_private_addresses: bool = key(
         False, "fetch pages whose address is loopback, private or link-local (off: a guard against SSRF)"
     )
-    failing_after: int = key(3, "consecutive failed runs before a source is reported as failing", checks.at_least(1))
-    backoff_seconds: float = key(900.0, "first wait after a failure; doubles with each further one", checks.at_least(0))
+    failing_after: int = key(
+        3, "consecutive failed runs before a source is reported as failing", checks.at_least(1), checks.at_most(10_000)
+    )
+    backoff_seconds: float = key(
+        900.0, "first wait after a failure; doubles with each further one", checks.at_least(0), checks.at_most(10**7)
+    )
     max_backoff_seconds: float = key(
-        86_400.0, "the longest wait: a failing source is still tried at least once a day", checks.at_least(0)
+        86_400.0,
+        "the longest wait: a failing source is still tried at least once a day",
+        checks.at_least(0),
+        checks.at_most(10**7),
     )
     mirrors: tuple[tuple[str, Path], ...] = key(
         (), "URL prefix -> local folder: lets a snapshot (the bundled seeds) be read offline"
@@ -84,7 +100,9 @@ class DedupSettings:
 
     near_duplicate_threshold: float = key(0.7, "similarity above which two articles are copies", checks.fraction)
     story_threshold: float = key(0.22, "similarity above which an article joins a story", checks.fraction)
-    retention_days: int = key(7, "days an article stays comparable to new ones")
+    retention_days: int = key(
+        7, "days an article stays comparable to new ones", checks.at_least(1), checks.at_most(3650)
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +111,10 @@ class CleanSettings:
 
     source_memory: bool = key(True, "learn each source's recurring lines (newsletter boxes, tag lines), remove them")
     memory_min_pages: int = key(
-        2, "pages a line must have appeared on before it counts as the source's boilerplate", checks.at_least(1)
+        2,
+        "pages a line must have appeared on before it counts as the source's boilerplate",
+        checks.at_least(1),
+        checks.at_most(10**6),
     )
 
 
@@ -164,7 +185,7 @@ class RunSettings:
     dask_address: str | None = key(
         None, "a running Dask scheduler; unset starts a local cluster", checks.stripped_or_none
     )
-    dask_workers: int = key(2, "worker processes of the local cluster", checks.at_least(1))
+    dask_workers: int = key(2, "worker processes of the local cluster", checks.at_least(1), checks.at_most(1024))
 
 
 @dataclass(frozen=True)
@@ -191,13 +212,14 @@ class SummarizerSettings:
     api_key_env: str | None = key(
         None, "the environment variable that holds the API key; never the key itself", checks.stripped_or_none
     )
-    timeout_seconds: float = key(60.0, "one story's request, answer included", checks.positive)
-    max_claims: int = key(5, "claims asked for (and kept) per story", checks.at_least(1))
+    timeout_seconds: float = key(60.0, "one story's request, answer included", checks.positive, checks.at_most(3600))
+    max_claims: int = key(5, "claims asked for (and kept) per story", checks.at_least(1), checks.at_most(100))
     temperature: float = key(0.0, "the sampling temperature", checks.between(0, 2))
     max_input_chars: int = key(
         12_000,
         "article text sent per story, shared among its articles (small models have small contexts)",
         checks.at_least(1_000),
+        checks.at_most(10**8),
     )
 
     @property
@@ -231,15 +253,21 @@ class SourceTable(WatchTable):
     kind: SourceKind = key(SourceKind.FEED, "feed (RSS, Atom, JSON Feed) or text (flattened article text)")  # noqa: RUF009
     fetch_pages: bool = key(True, "fetch the article page when the feed carries only a teaser")
     category: str | None = key(None, "groups stories into sections and OPML folders", checks.stripped_or_none)
-    max_stories: int | None = key(None, "a noisy source leads at most this many stories", checks.at_least(1))
-    weight: float = key(1.0, "scales the rank of the stories the source carries", checks.positive)
+    max_stories: int | None = key(
+        None, "a noisy source leads at most this many stories", checks.at_least(1), checks.at_most(10_000)
+    )
+    weight: float = key(1.0, "scales the rank of the stories the source carries", checks.positive, checks.at_most(1000))
 
 
 @dataclass(frozen=True)
 class StoreTable:
     """The [store] table."""
 
-    url: str = key(DEFAULT_STATE_PATH, "a SQLite path (relative to the configuration file) or an SQLAlchemy URL")
+    url: str = key(
+        DEFAULT_STATE_PATH,
+        "a SQLite path (relative to the configuration file) or a postgresql:// URL",
+        checks.state_url,
+    )
 
 
 @dataclass(frozen=True)

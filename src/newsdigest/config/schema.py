@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 Check = Callable[[Any], Any]
 PathPart = str | int
 KeyPath = tuple[PathPart, ...]  # ("digest", "cron"), ("sources", 0, "weight"): a table or a key in the file
+INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -149,12 +151,17 @@ def read_value(value: object, hint: Any, base: Path) -> Any:
             raise ValueError("must be int, not a boolean")
         if not isinstance(value, int):
             raise ValueError(f"must be int, got {value!r}")
+        if not -INT64 <= value <= INT64:  # tomllib reads any size; TOML's integers are 64-bit
+            raise ValueError(f"is too large, got {value}")
         return value
     if hint is float:
         if isinstance(value, bool):
             raise ValueError("must be int or float, not a boolean")
         if not isinstance(value, int | float):
             raise ValueError(f"must be int or float, got {value!r}")
+        # nan passes every comparison check and inf overflows later: neither is a setting.
+        if (isinstance(value, int) and not -INT64 <= value <= INT64) or not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):
