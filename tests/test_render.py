@@ -245,6 +245,20 @@ def test_a_speaker_the_text_does_not_name_is_labelled_with_role_then_by_name() -
     )
 
 
+def test_a_digest_in_another_language_gets_no_english_labels_on_its_claims() -> None:
+    claims = (
+        Claim("Die Stadt öffnet die Brücke am Montag wieder.", "lead", claim_date="Montag"),
+        Claim("Die Reparatur kostete 14,2 Millionen Euro.", "figure"),
+        Claim("Der Verkehr soll sich bis Juni normalisieren.", "fact"),
+        Claim('"Wir sind bereit", sagte sie.', "attributed", "Anna Schmidt", "Bürgermeisterin", claim_date="15. April"),
+    )
+    lines = claim_lines(_story("de", "Brücke wieder offen", claims))
+    assert [line.label for line in lines] == ["", "", "", "Bürgermeisterin Anna Schmidt, 15. April"]
+    rendered = render_digest(replace(_digest(), stories=(_story("de", "Brücke wieder offen", claims),)))
+    claim_part = rendered["md"].split("Sources:")[0].split("Brücke wieder offen", 1)[1]
+    assert not re.search(r"\b(Lead|Figures|Key point|said|according)\b", claim_part)
+
+
 def test_new_claims_and_notes_show_in_every_format() -> None:
     rendered = render_digest(_product_digest())
     assert "- **new** · A second shift starts on Monday." in rendered["md"]
