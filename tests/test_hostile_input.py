@@ -236,6 +236,22 @@ def test_an_oversized_text_file_is_read_only_up_to_the_cap(tmp_path: Path) -> No
     assert len(entry.text) <= MAX_ENTRY_CHARS
 
 
+def test_a_source_brings_at_most_its_newest_entries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("newsdigest.sources.readers.MAX_ENTRIES_PER_SOURCE", 3)
+    hours = [30, 2, None, 50, 5]  # hours ago; None: undated, which the window counts as new
+    items = [
+        {"title": f"entry {n}", "link": f"http://news.example/{n}", "guid": f"e{n}"}
+        | ({"pubDate": recent(age)} if age is not None else {})
+        for n, age in enumerate(hours)
+    ]
+    path = tmp_path / "many.xml"
+    path.write_text(rss(items), encoding="utf-8")
+    with Fetcher(FetchSettings()) as fetcher:
+        result = read_source(Source(name="many", location=str(path)), fetcher)
+    assert [entry.guid for entry in result.entries] == ["e1", "e2", "e4"]  # the newest three, in feed order
+    assert result.warning is not None and "5 entries, only the newest 3 read" in result.warning
+
+
 # --- the whole run, on SQLite and PostgreSQL ------------------------------------------------------
 
 POSTGRES = os.environ.get("NEWSDIGEST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")

@@ -11,4 +11,12 @@ manage    adding, removing, importing and exporting the configuration's sources
 
 A new kind (a sitemap, a JSON API): its value in models.SourceKind, a module with its reader,
 and a row in readers.READERS.
+
+Whatever a source sends, readers.read_source is where its text enters the run: every entry is
+made safe there (newsdigest.text.safe: NUL and other control characters dropped, bidi and
+zero-width characters neutralised, an entry's HTML or text capped at MAX_ENTRY_CHARS characters
+and MAX_ENTRY_PARAGRAPHS paragraphs, over-long guids hashed and over-long links dropped). A fetch
+of a source or a page ends at total_timeout however slowly the server answers; a source's
+retries in a run share that one budget; and a configured source's trust covers its origin
+(scheme, host and port), not the other ports of its host.
 """

@@ -13,19 +13,29 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from newsdigest.errors import FeedError, FetchError
 from newsdigest.models import FeedEntry, Source, SourceKind, SourceResult, Validators
 from newsdigest.sources.feeds import read_feed
 from newsdigest.sources.fetch import Fetcher
 from newsdigest.sources.textdir import read_text_source
-from newsdigest.text.safe import MAX_NAME_CHARS, cap_html, cap_text, safe_html, safe_line, safe_text
+from newsdigest.text.safe import (
+    MAX_ENTRIES_PER_SOURCE,
+    MAX_NAME_CHARS,
+    cap_html,
+    cap_text,
+    safe_html,
+    safe_line,
+    safe_text,
+)
 
 # Longer than this, a guid or a link is replaced (a guid) or dropped (a link): PostgreSQL cannot index
 # a value of several kilobytes, and no real identifier or article address is that long.
 MAX_GUID_CHARS = 200
 MAX_URL_CHARS = 2_000
 MAX_REASON_CHARS = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 Reader = Callable[[Source, Fetcher, Validators | None], SourceResult]
 
@@ -47,11 +57,27 @@ def read_source(source: Source, fetcher: Fetcher, validators: Validators | None 
         return SourceResult(source=source.name, ok=False, error=_reason(str(exc)))
     except Exception as exc:  # noqa: BLE001 - one bad source must never end the run
         return SourceResult(source=source.name, ok=False, error=_reason(f"unexpected {type(exc).__name__}: {exc}"))
+    entries, warning = result.entries, result.warning
+    if len(entries) > MAX_ENTRIES_PER_SOURCE:
+        entries = _newest(entries, MAX_ENTRIES_PER_SOURCE)
+        cut = f"{len(result.entries)} entries, only the newest {len(entries)} read"
+        warning = f"{warning}; {cut}" if warning else cut
     return replace(
         result,
-        entries=tuple(safe_entry(entry) for entry in result.entries),
-        warning=_reason(result.warning) if result.warning is not None else None,
+        entries=tuple(safe_entry(entry) for entry in entries),
+        warning=_reason(warning) if warning is not None else None,
     )
+
+
+def _newest(entries: tuple[FeedEntry, ...], keep: int) -> tuple[FeedEntry, ...]:
+    """The `keep` newest entries, in the source's order; an undated entry counts as new (the window sees it now)."""
+    order = sorted(
+        range(len(entries)),
+        key=lambda i: (entries[i].published is None, entries[i].published or _EPOCH),
+        reverse=True,
+    )
+    kept = set(order[:keep])
+    return tuple(entry for i, entry in enumerate(entries) if i in kept)
 
 
 def _reason(text: str) -> str:

@@ -11,7 +11,7 @@ from newsdigest.errors import FeedError
 from newsdigest.models import FeedEntry, Source, SourceResult, Validators
 from newsdigest.sources.feeds import parse_iso_date, web_link
 from newsdigest.sources.fetch import Fetcher
-from newsdigest.text.safe import MAX_ENTRY_CHARS
+from newsdigest.text.safe import MAX_ENTRIES_PER_SOURCE, MAX_ENTRY_CHARS
 
 
 def read_text_source(source: Source, fetcher: Fetcher, validators: Validators | None = None) -> SourceResult:
@@ -23,7 +23,7 @@ def read_text_folder(location: str, source: str) -> list[FeedEntry]:
     """Entries from a folder (or one file) of flattened article text, with optional JSON sidecars."""
     root = Path(location)
     if root.is_dir():
-        files = sorted(p for p in root.iterdir() if p.suffix == ".txt" and p.is_file())
+        files = sorted(p for p in root.iterdir() if p.suffix == ".txt" and p.is_file())[:MAX_ENTRIES_PER_SOURCE]
     elif root.is_file():
         files = [root]
     else:

@@ -7,8 +7,9 @@ bidi overrides and isolates that reorder the text around them (U+202E makes "txt
 surrogates that no UTF-8 writer can encode. They are dropped here, in plain text and in the
 numeric character references of HTML, so that every store and format gets the same text.
 
-Entries are also capped in size (MAX_ENTRY_CHARS) and in paragraphs (MAX_ENTRY_PARAGRAPHS),
-so the work of every later stage is bounded by what a real article needs, whatever a feed sends.
+Entries are also capped in size (MAX_ENTRY_CHARS) and in paragraphs (MAX_ENTRY_PARAGRAPHS), and a
+source in entries (MAX_ENTRIES_PER_SOURCE), so the work of every later stage is bounded by what
+real articles need, whatever a feed sends.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ MAX_ENTRY_CHARS = 1_000_000
 MAX_ENTRY_PARAGRAPHS = 2_000
 # A title, an author or a source name longer than this is not one.
 MAX_TITLE_CHARS = 1_000
+# The most entries one source brings into a run (a feed keeps its newest; a text folder its first
+# files by name): a feed within the size cap can carry tens of thousands of tiny entries, and every
+# later stage works per entry.
+MAX_ENTRIES_PER_SOURCE = 5_000
 MAX_NAME_CHARS = 300
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
