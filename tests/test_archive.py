@@ -19,7 +19,7 @@ from newsdigest import cli
 from newsdigest.config.load import parse_config
 from newsdigest.delivery.files import write_digest_files
 from newsdigest.digest.archive import FEED_LIMIT, find_digest, render_archive, scan_digests, write_archive
-from newsdigest.digest.render import render_digest
+from newsdigest.digest.render import SUMMARY_LIMIT, TITLE_LIMIT, render_digest
 from newsdigest.errors import ConfigError
 from newsdigest.models import Digest, Story, StoryArticle
 from tests.test_render import EVIL, WHEN, _digest
@@ -203,6 +203,24 @@ def test_markup_and_control_characters_are_escaped_everywhere(tmp_path: Path) ->
     assert not summary.find_all(["script", "img", "b"])
     # Controls dropped, then one line of single spaces, as in every digest format.
     assert summary.find("a").get_text() == f"{EVIL} & <b>bold</b> ]]> end"
+
+
+def test_oversized_titles_and_summaries_from_any_digest_file_are_cut_in_the_page_and_the_feed(tmp_path: Path) -> None:
+    huge = "word " * 200_000  # 1 MB, as a file from another program or an older version could hold
+    story = {"id": "s-1", "title": huge, "summary": huge}
+    data = {"title": huge, "date": "2025-04-16", "story_count": 2, "stories": [story, {"id": "s-2", "title": "Next"}]}
+    (tmp_path / "2025-04-16.json").write_text(json.dumps(data), encoding="utf-8")
+    paths = write_archive(tmp_path)
+    for path in paths.values():
+        assert path.stat().st_size < 20_000, path.name
+    feed = feedparser.parse(paths["feed.xml"].read_bytes())
+    assert not feed.bozo and len(feed.entries[0].title) <= TITLE_LIMIT + 40
+    items = BeautifulSoup(feed.entries[0].summary, "html.parser").find_all("li")
+    assert items[1].get_text() == "Next"  # the story after the oversized one is listed whole
+    assert items[0].get_text().endswith("…") and len(items[0].get_text()) <= TITLE_LIMIT + SUMMARY_LIMIT
+    page = _soup(paths["index.html"])
+    assert page.find("h1").get_text().endswith("…") and len(page.find("h1").get_text()) <= TITLE_LIMIT
+    assert page.select_one("details .summary").get_text().endswith("…")
 
 
 def test_a_corrupt_digest_file_is_skipped_with_a_warning(folder: Path, caplog: pytest.LogCaptureFixture) -> None:
