@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -16,7 +20,7 @@ from newsdigest.config.load import load_config_once
 from newsdigest.config.records import DEFAULT_STATE_PATH, Config
 from newsdigest.delivery.files import write_atomic
 from newsdigest.digest.formats import OPEN_FORMATS
-from newsdigest.errors import ConfigError, NewsDigestError
+from newsdigest.errors import ConfigError, NewsDigestError, StoreError
 
 DEFAULT_CONFIG = "seeds/sources.toml"
 
@@ -43,6 +47,7 @@ def _iso_date(text: str) -> str:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="newsdigest", description="A self-hosted daily news digest.")
     parser.add_argument("--version", action="version", version=f"newsdigest {__version__}")
+    parser.add_argument("--verbose", action="store_true", help="show the traceback of an error, not just its line")
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run the daily digest flow once and write the digest files")
@@ -110,6 +115,9 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
     show.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
     show.add_argument("--format", choices=OPEN_FORMATS, default="html", help="which file (default: html)")
+    for command in (*commands.choices.values(), *config_actions.choices.values(), *actions.choices.values()):
+        # --verbose after the command works too; SUPPRESS keeps it from undoing one given before it.
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return parser
 
 
@@ -205,17 +213,194 @@ def sources_command(config: Config, args: argparse.Namespace) -> int:
 
 # Exit codes of `newsdigest run`, for schedulers and scripts.
 EXIT_WRITTEN = 0  # the digest was written and every source was read
+EXIT_UNEXPECTED = 1  # a fault of newsdigest itself: the line says what; --verbose shows the traceback
 EXIT_NOT_WRITTEN = 2  # nothing was written: a configuration, store or run error
 EXIT_WRITTEN_WITH_FAILURES = 3  # the digest was written, but some sources (or emails) failed
+EXIT_INTERRUPTED = 128  # plus the signal's number: 130 after Ctrl-C (SIGINT), 143 after SIGTERM
+STOP_WITHIN = 8.0  # seconds from a stop signal to the exit, however busy the run's threads are
+
+
+class _Stop:
+    """What a run does on SIGTERM or Ctrl-C: interrupt the flow, stop the temporary server, exit within seconds.
+
+    Linux hands a process's signal to any of its threads, and Python runs handlers only in the main
+    thread, which may sit in a lock wait that only a signal sent to it ends. So the handler's wake-up
+    byte is read by a thread of ours, which starts the deadline and passes the signal on to the main
+    thread.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._raised = False
+        self._forwarded = False
+        self._lock = threading.Lock()
+
+    def begin(self, signum: int) -> None:
+        """The first signal: say so and start the deadline; later ones change nothing."""
+        with self._lock:
+            if self.signum is not None:
+                return
+            self.signum = signum
+        # Not print(): the flow's log_prints turns it into a log call, which a handler must not make.
+        os.write(2, f"newsdigest: {signal.Signals(signum).name} received, stopping\n".encode())
+        # Threads blocked in a slow read (or the store's busy wait) would hold the exit up: after the
+        # deadline the process goes whatever they are doing. Committed transactions and files written
+        # atomically are kept; an uncommitted transaction is rolled back by the database.
+        threading.Thread(target=self._deadline, name="newsdigest-stop", daemon=True).start()
+
+    def handler(self, signum: int, _frame: object) -> None:
+        """The signal handler, in the main thread: interrupt the flow once."""
+        self.begin(signum)
+        if not self._raised:
+            self._raised = True
+            raise KeyboardInterrupt  # Prefect marks the flow run crashed and unwinds the flow
+
+    def watch(self, wakeups: int) -> None:
+        """Read the signal numbers the handler's wake-up pipe carries; pass each to the main thread."""
+        main = threading.main_thread().ident
+        while chunk := os.read(wakeups, 16):
+            for signum in chunk:
+                self.begin(signum)
+                # Once: the forwarded signal writes a byte here too, and a main thread stuck in C code
+                # must not be flooded with signals; the deadline covers a main thread that never wakes.
+                if not self._raised and not self._forwarded and main is not None:
+                    self._forwarded = True
+                    signal.pthread_kill(main, signum)
+
+    def _deadline(self) -> None:
+        threading.Event().wait(STOP_WITHIN)
+        self.exit()
+
+    def exit(self) -> None:
+        """Stop what this run started and leave with 128 + the signal's number."""
+        stop_temporary_server()
+        # os._exit: an orderly exit would join worker threads that may wait minutes on a socket. Nothing
+        # is flushed: a stream's lock may be held by the thread the signal interrupted.
+        os._exit(EXIT_INTERRUPTED + (self.signum or int(signal.SIGINT)))
+
+
+def stop_temporary_server() -> None:
+    """Stop the Prefect server this process started for the run, and the local worker processes, if any."""
+    import multiprocessing
+
+    server_module = sys.modules.get("prefect.server.api.server")
+    if server_module is not None:
+        for server in list(server_module.SubprocessASGIServer._instances.values()):
+            process = server.server_process
+            if process is not None and process.poll() is None:
+                process.terminate()  # uvicorn finishes in well under a second; kill if it does not
+                try:
+                    process.wait(timeout=3)
+                except Exception:  # noqa: BLE001 - TimeoutExpired, or already reaped: kill and move on
+                    process.kill()
+            server.server_process = None
+            server.running = False
+    for child in multiprocessing.active_children():  # a local Dask cluster's worker processes
+        child.terminate()
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[_Stop]:
+    """SIGTERM and SIGINT end the run within STOP_WITHIN seconds; a signal ignored when we started stays ignored."""
+    stop = _Stop()
+    previous: dict[int, object] = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        current = signal.getsignal(signum)
+        if current is signal.SIG_IGN:
+            continue  # started under nohup, or in the background of a shell: not ours to change
+        previous[signum] = current
+        signal.signal(signum, stop.handler)
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)  # set_wakeup_fd wants it so: a handler never blocks
+    earlier_fd = signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+    watcher = threading.Thread(target=stop.watch, args=(read_end,), name="newsdigest-signals", daemon=True)
+    watcher.start()
+    try:
+        yield stop
+    finally:
+        signal.set_wakeup_fd(earlier_fd)
+        for number, handler in previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+        os.close(write_end)  # the watcher reads the end of the pipe and returns
+        watcher.join(timeout=5)
+        os.close(read_end)
+
+
+class _NoTracebacks(logging.Filter):
+    """Log records keep their message but lose the traceback: a failed run says why in one line per record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Drop the record's exception details (the message already names the exception)."""
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()} [{type(exc).__name__}: {' '.join(str(exc).split())[:300]}]"
+            record.args = None
+        record.exc_info = None
+        record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+def _hide_tracebacks() -> None:
+    """Keep tracebacks out of Prefect's console output (--verbose keeps them)."""
+    quiet = _NoTracebacks()
+    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", ""):
+        for handler in logging.getLogger(name).handlers:
+            if quiet not in handler.filters:
+                handler.addFilter(quiet)
+
+
+def state_origin(config: Config, args: argparse.Namespace) -> str:
+    """Where the state setting came from, for an error message: the option, the key and its line, or the default."""
+    if getattr(args, "state", None):
+        return "--state"
+    if config.path is not None:
+        from newsdigest.config.lines import key_lines
+
+        try:
+            line = key_lines(config.path.read_text(encoding="utf-8")).get(("store", "url"))
+        except (OSError, UnicodeDecodeError):
+            line = None
+        if line is not None:
+            return f"[store] url, {config.path.name} line {line}"
+    return f"the default, {DEFAULT_STATE_PATH}"
+
+
+def check_run_store(config: Config, args: argparse.Namespace) -> None:
+    """The store the run will use, opened, checked and (unless a dry run) written, before Prefect starts."""
+    from newsdigest.store import check_store
+
+    state = args.state if args.state else config.state
+    if args.dry_run and "://" not in state and not Path(state).expanduser().exists():
+        return  # a first dry run reads an empty stand-in and creates nothing
+    try:
+        check_store(state, write=not args.dry_run)
+    except StoreError as exc:
+        raise StoreError(f"{exc} (set by {state_origin(config, args)})") from exc
 
 
 def run_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest run`: the flow once, with progress where someone watches and an exit code that tells."""
+    check_run_store(config, args)
     if args.quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "ERROR"
+    with _stop_on_signals() as stop:
+        try:
+            return _run_flow(config, args)
+        except BaseException:
+            # KeyboardInterrupt from our handler, or Prefect's TerminationSignal (the flow engine has a
+            # SIGTERM handler of its own while the flow runs): either way the run stops here.
+            if stop.signum is not None:
+                stop.exit()
+            raise
+
+
+def _run_flow(config: Config, args: argparse.Namespace) -> int:
     from newsdigest import progress
     from newsdigest.flow import flow_for
 
+    if not args.verbose:
+        _hide_tracebacks()  # after the import: Prefect sets its logging up when it is imported
     run_flow = flow_for(config)  # the flow reads the same parsed file again by its path: no second parse
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
     try:
@@ -252,6 +437,7 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = _parser().parse_args(argv)
+    config: Config | None = None
     try:
         if args.command == "open":
             return open_command(args)  # reads the configuration only when --out does not name the folder
@@ -278,8 +464,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
     except NewsDigestError as exc:
-        print(f"newsdigest: {exc}", file=sys.stderr)
+        message = str(exc)
+        if isinstance(exc, StoreError) and config is not None and "(set by " not in message:
+            message += f" (set by {state_origin(config, args)})"
+        print(f"newsdigest: {message}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exc()
         return EXIT_NOT_WRITTEN
+    except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen fault: one line unless --verbose
+        if args.verbose:
+            traceback.print_exc()
+        reason = " ".join(str(exc).split())[:500]
+        print(f"newsdigest: unexpected {type(exc).__name__}: {reason} (--verbose shows the traceback)", file=sys.stderr)
+        return EXIT_UNEXPECTED
     return 1
 
 

@@ -25,8 +25,8 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.engine import Connection, Engine, Row
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine, ExceptionContext, Row, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from newsdigest.errors import StoreError
@@ -111,6 +111,7 @@ outbox_table = Table(
 )
 
 OUTBOX_STATUSES = ("pending", "claimed", "sending", "sent", "failed")
+CONNECT_TIMEOUT = 10  # seconds to reach a PostgreSQL server
 
 
 def signature_to_bytes(signature: Sequence[int]) -> bytes:
@@ -131,16 +132,37 @@ def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+# The databases the store is written for: SQLite, and PostgreSQL through psycopg 3 (the driver this package
+# installs). Any other URL is refused by name before a driver import fails with a traceback.
+_SCHEMES = {"sqlite": "sqlite", "sqlite+pysqlite": "sqlite", "postgres": "postgresql+psycopg"}
+_SCHEMES |= {"postgresql": "postgresql+psycopg", "postgresql+psycopg": "postgresql+psycopg"}
+
+
+def shown_state(state: str) -> str:
+    """The state setting as it may be printed: a database URL loses its password."""
+    if "://" not in state:
+        return state
+    try:
+        return make_url(state).render_as_string(hide_password=True)
+    except ArgumentError:
+        return state.split("://", 1)[0] + "://..."  # unparseable: the scheme is all that is safe to show
+
+
 def database_url(state: str) -> str:
-    """An SQLAlchemy URL for a state setting: a URL as given, a path as a SQLite file."""
+    """An SQLAlchemy URL for a state setting: a URL as given, a path as a SQLite file; StoreError for others."""
     if "://" in state:
         scheme, rest = state.split("://", 1)
+        if scheme.lower() not in _SCHEMES:
+            raise StoreError(
+                f"unsupported state store {shown_state(state)}: use a SQLite file path or a postgresql:// URL"
+            )
         # A bare postgres URL means the driver this package installs (psycopg 3), not psycopg2.
-        if scheme in ("postgres", "postgresql"):
-            return f"postgresql+psycopg://{rest}"
-        return state
+        return f"{_SCHEMES[scheme.lower()]}://{rest}"
     path = Path(state).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the folder of the state file {state}: {exc.strerror or exc}") from None
     return f"sqlite:///{path}"
 
 
@@ -161,8 +183,13 @@ class Store:
     def open(cls, state: str) -> Store:
         """Open (and create if needed) the store that `state` names."""
         url = database_url(state)
+        shown = shown_state(state)
         try:
-            engine = create_engine(url, future=True)
+            options: dict[str, Any] = {}
+            if url.startswith("postgresql") and "connect_timeout" not in url:
+                # An address that drops packets would otherwise hang the run's first step for minutes.
+                options["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+            engine = create_engine(url, future=True, **options)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
             try:
@@ -174,7 +201,16 @@ class Store:
             for index in boilerplate_table.indexes:  # create_all leaves an existing table's new indexes out
                 index.create(engine, checkfirst=True)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open the state store {state!r}: {exc}") from exc
+            raise StoreError(f"cannot open the state store {shown}: {_reason(exc)}") from exc
+        except ImportError as exc:  # a driver that is not installed
+            raise StoreError(f"cannot open the state store {shown}: {exc}") from exc
+
+        def as_store_error(context: ExceptionContext) -> None:
+            # A damaged file, a full disk or a lost server mid-run: one StoreError naming the store and
+            # the database's own reason, not SQLAlchemy's statement dump.
+            raise StoreError(f"the state store {shown} failed: {_reason(context.original_exception)}")
+
+        event.listen(engine, "handle_error", as_store_error)
         return cls(engine)
 
     def close(self) -> None:
@@ -619,3 +655,48 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _reason(exc: BaseException) -> str:
+    """The database's own words for an error, on one line, without SQLAlchemy's statement and link."""
+    original = getattr(exc, "orig", None) or exc
+    text = " ".join(str(original).split())
+    return text.split(" (Background on this error")[0]
+
+
+def check_store(state: str, *, write: bool = True) -> None:
+    """Refuse a state store a run could not use, before the run starts: StoreError with one line that names it.
+
+    A SQLite file that is empty (a truncated copy: opening it would silently start a new history) or
+    damaged (quick_check reads every page), a server that cannot be reached, a store that cannot be written.
+    """
+    shown = shown_state(state)
+    if "://" not in state:
+        path = Path(state).expanduser()
+        if path.is_file() and path.stat().st_size == 0:
+            raise StoreError(
+                f"the state file {shown} is empty (0 bytes), so its history is gone: restore it from a backup, "
+                "or delete it to start a new one"
+            )
+        if path.exists() and not path.is_file():
+            raise StoreError(f"the state file {shown} is not a file")
+    with Store.open(state) as store:
+        engine = store.engine
+        try:
+            if engine.dialect.name == "sqlite":
+                with engine.connect() as conn:
+                    found = " ".join(str(row[0]) for row in conn.execute(text("PRAGMA quick_check(1)")))
+                if found != "ok":
+                    detail = " ".join(found.replace("*** in database main ***", "").split())
+                    raise StoreError(f"the state file {shown} is damaged: {detail}")
+            if write:
+                # A write that changes nothing, rolled back: fails on a read-only file, a read-only
+                # server or a missing privilege, before any digest file is written.
+                with engine.connect() as conn, conn.begin() as transaction:
+                    conn.execute(digests_table.update().where(text("1 = 0")).values(files=digests_table.c.files))
+                    transaction.rollback()
+        except StoreError as exc:
+            message = str(exc)
+            if "attempt to write a readonly database" in message or "read-only" in message:
+                raise StoreError(f"the state store {shown} cannot be written: {message.split(': ', 1)[-1]}") from None
+            raise
