@@ -418,6 +418,22 @@ def test_markdown_escaping_keeps_line_starts_from_opening_blocks() -> None:
     assert md_escape("Wow! 3 > 2 & AT&T") == "Wow! 3 > 2 & AT&T"  # plain inside a line: left as written
 
 
+def test_links_are_web_links_only_and_a_feeds_unencoded_space_still_links() -> None:
+    articles = (
+        StoryArticle("a", "P", "Spaced", "https://x.example/my file.html", WHEN),
+        StoryArticle("b", "P", "Script", "javascript:alert(1)", WHEN),
+        StoryArticle("c", "P", "Data", "data:text/html,<script>alert(1)</script>", WHEN),
+    )
+    digest = replace(_digest(), stories=(replace(_digest().stories[0], articles=articles),))
+    rendered = render_digest(digest)
+    assert "[Spaced](https://x.example/my%20file.html)" in rendered["md"]
+    hrefs = [a["href"] for a in BeautifulSoup(rendered["html"], "html.parser").select(".card a")]
+    assert hrefs == ["https://x.example/my%20file.html"]
+    for fmt in ("md", "txt"):
+        assert "javascript:" not in rendered[fmt] and "data:" not in rendered[fmt], fmt
+    assert "https://x.example/my%20file.html" in rendered["txt"]
+
+
 def test_clip_cuts_at_a_word_with_an_ellipsis_and_is_idempotent() -> None:
     assert clip("one  two\nthree", 20) == "one two three"
     cut = clip("alpha beta gamma delta epsilon", 18)

@@ -82,8 +82,8 @@ def safe_url(value: str | None) -> str | None:
     """The URL if it is a plain web link of sane length; a feed's javascript: or data: link becomes no link."""
     if not value:
         return None
-    url = value.strip()
-    if len(url) > URL_LIMIT or _WHITESPACE.search(url):
+    url = _WHITESPACE.sub("%20", value.strip())  # a feed's unencoded space: the link still works
+    if len(url) > URL_LIMIT:
         return None
     try:
         parts = urlsplit(url)
