@@ -656,3 +656,33 @@ def test_retry_failed_makes_only_configured_recipients_pending_again(tmp_path: P
     with Store.open(config.state) as store:
         rows = [(row.recipient, row.status, row.last_error) for row in store.outbox_rows(day)]
     assert rows == [(ANA, "pending", "550 no such user"), (BO, "failed", "550 no such user")]
+
+
+def test_retry_failed_never_resends_an_unconfirmed_delivery_unless_named(
+    smtp: SmtpFixture, store: Store, tmp_path: Path
+) -> None:
+    from newsdigest.delivery.outbox import retry_failed, unconfirmed_failures
+
+    clock = Clock()
+    settings = smtp.settings(to=(ANA,))
+
+    def die(_recipient: str) -> None:
+        raise Crash
+
+    with pytest.raises(Crash):
+        _send(smtp, store, settings=settings, clock=clock, after_send=die)
+    clock.now += timedelta(hours=1)
+    assert _send(smtp, store, settings=settings, clock=clock).outcomes == {ANA: "failed"}  # unconfirmed
+    config = parse_config({}, tmp_path).with_overrides(state=str(tmp_path / "state.sqlite"))
+    config = replace(config, email=settings)
+    day = date(2025, 4, 16)
+    # `send --retry-failed`: the message may well be in Ana's mailbox, so it is not sent again.
+    assert retry_failed(config, day, clock.now) == []
+    assert unconfirmed_failures(config, day) == [ANA]
+    assert _send(smtp, store, settings=settings, clock=clock).outcomes == {ANA: "failed"}
+    assert len(smtp.mailbox.messages) == 1
+    # Someone checked: it did not arrive. Naming her sends it again, with the same Message-ID.
+    assert retry_failed(config, day, clock.now, unconfirmed=[ANA]) == [ANA]
+    assert _send(smtp, store, settings=settings, clock=clock).outcomes == {ANA: "sent"}
+    first, second = (m.parsed()["Message-ID"] for m in smtp.mailbox.messages)
+    assert first == second and unconfirmed_failures(config, day) == []

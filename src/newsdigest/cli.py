@@ -79,8 +79,16 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument(
         "--retry-failed",
         action="store_true",
-        help="send again to recipients recorded as failed (a refusal since fixed, or an unconfirmed delivery "
-        "you checked did not arrive)",
+        help="send again to recipients whose server refused the digest (a refusal since fixed); an unconfirmed "
+        "delivery is not resent",
+    )
+    send.add_argument(
+        "--resend-unconfirmed",
+        action="append",
+        default=[],
+        metavar="ADDRESS",
+        help="send again to this recipient whose delivery is unconfirmed, once you checked it did not arrive "
+        "(repeatable)",
     )
 
     sources = commands.add_parser("sources", help="list, add or remove sources; import or export OPML")
@@ -136,7 +144,7 @@ def check_config_command(config: Config, args: argparse.Namespace) -> int:
 
 def send_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest send`: 0 when every recipient has the digest, 1 when some delivery is not done."""
-    from newsdigest.delivery.outbox import retry_failed, send_digest
+    from newsdigest.delivery.outbox import retry_failed, send_digest, unconfirmed_failures
     from newsdigest.sources.window import resolve_digest_date
 
     config = config.with_overrides(out_dir=Path(args.out) if args.out else None, state=args.state)
@@ -147,11 +155,18 @@ def send_command(config: Config, args: argparse.Namespace) -> int:
     )
     if config.email.credentials_block:
         _prefect_environment()  # the block is read from the Prefect API
-    if args.retry_failed:
-        retry_failed(config, day)
+    if args.retry_failed or args.resend_unconfirmed:
+        retry_failed(config, day, unconfirmed=args.resend_unconfirmed)
     report = send_digest(config, day)
     for line in report.lines():
         print(line)
+    if args.retry_failed:
+        for recipient in unconfirmed_failures(config, day):
+            print(
+                f"{recipient}: not resent, the first copy may have arrived; if it did not, "
+                f"newsdigest send --config {args.config} --date {day.isoformat()} --resend-unconfirmed {recipient}",
+                file=sys.stderr,
+            )
     return 0 if report.complete else 1
 
 

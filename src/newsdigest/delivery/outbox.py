@@ -268,24 +268,43 @@ def send_due(config: Config, digest_date: date, **options: Any) -> list[Delivery
     return reports
 
 
-def retry_failed(config: Config, digest_date: date, now: datetime | None = None) -> list[str]:
-    """Make a date's failed deliveries to configured recipients pending again; the recipients it reset.
+def is_unconfirmed(row: OutboxRow) -> bool:
+    """Whether a failed row is a delivery interrupted during DATA: the message may have arrived."""
+    return row.status == "failed" and (row.last_error or "").startswith(UNCONFIRMED.split(":", 1)[0])
 
-    For a refusal since fixed, or an unconfirmed delivery someone checked did not arrive: the next
-    send_digest() mails them. The last error stays on the row until then.
+
+def retry_failed(
+    config: Config, digest_date: date, now: datetime | None = None, *, unconfirmed: Iterable[str] = ()
+) -> list[str]:
+    """Make a date's refused deliveries to configured recipients pending again; the recipients it reset.
+
+    For a refusal since fixed: the next send_digest() mails them. An unconfirmed delivery may already be
+    in the mailbox, so it is reset only for the recipients named in `unconfirmed` (someone checked that
+    it did not arrive); it keeps its Message-ID, so a mail client that has the first copy can tell. The
+    last error stays on the row until then.
     """
     moment = now or datetime.now(UTC)
+    named = set(unconfirmed)
     reset: list[str] = []
     with Store.open(config.state) as store:
         for row in store.outbox_rows(digest_date, statuses=["failed"]):
             if row.recipient not in config.email.to:
                 continue  # a recipient removed from the config stays failed: nobody wants it sent
+            if is_unconfirmed(row) and row.recipient not in named:
+                continue  # a second copy is worse than a missing one (see the module's docstring)
             marked = store.outbox_mark(
                 digest_date, row.recipient, "pending", moment, expect=["failed"], error=row.last_error
             )
             if marked:
                 reset.append(row.recipient)
     return reset
+
+
+def unconfirmed_failures(config: Config, digest_date: date) -> list[str]:
+    """Configured recipients of a date whose delivery is unconfirmed: retry_failed leaves them alone."""
+    with Store.open(config.state) as store:
+        rows = store.outbox_rows(digest_date, statuses=["failed"])
+    return [row.recipient for row in rows if is_unconfirmed(row) and row.recipient in config.email.to]
 
 
 def delivery_failure_notes(store: Store, digest_date: date) -> tuple[str, ...]:
