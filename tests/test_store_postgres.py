@@ -156,3 +156,18 @@ def test_two_flow_runs_at_once_put_each_article_once(
         digest = json.loads(Path(summary.files["json"]).read_text(encoding="utf-8"))  # type: ignore[attr-defined]
         listed = [article["id"] for story in digest["stories"] for article in story["articles"]]
         assert len(listed) == len(set(listed))
+
+
+def test_the_run_check_passes_a_usable_database_and_names_a_read_only_one(pg_state: str) -> None:
+    from newsdigest.errors import StoreError
+    from newsdigest.store import check_store
+
+    check_store(pg_state)
+    engine = create_engine(database_url(pg_state), isolation_level="AUTOCOMMIT")
+    name = pg_state.rsplit("/", 1)[1]
+    with engine.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    engine.dispose()
+    with pytest.raises(StoreError, match=r"cannot be written: .*read-only transaction"):
+        check_store(pg_state)
+    check_store(pg_state, write=False)  # a dry run only reads
