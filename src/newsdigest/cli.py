@@ -347,9 +347,10 @@ class _NoTracebacks(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Drop the record's exception details (the message already names the exception)."""
         if record.exc_info and record.exc_info[1] is not None:
-            exc = record.exc_info[1]
-            record.msg = f"{record.getMessage()} [{type(exc).__name__}: {' '.join(str(exc).split())[:300]}]"
-            record.args = None
+            exc, message = record.exc_info[1], record.getMessage()
+            reason = " ".join(str(exc).split())[:300]
+            if reason not in message:  # Prefect's own messages mostly name the exception already
+                record.msg, record.args = f"{message} [{type(exc).__name__}: {reason}]", None
         record.exc_info = None
         record.exc_text = None
         record.stack_info = None
