@@ -8,6 +8,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from newsdigest.cli import EXIT_NOT_WRITTEN
 from newsdigest.errors import StoreError
 from newsdigest.store import Store, check_store
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, LocalServer, Route
 from tests.test_store import _article, _save
 
 DAY = date(2025, 4, 16)
@@ -150,3 +151,40 @@ def test_sources_list_names_the_store_fault_in_one_line(tmp_path: Path) -> None:
     done = _cli(tmp_path, "sources", "--config", str(SEEDS / "sources.toml"), "--state", "mysql://h/x")
     assert done.returncode == EXIT_NOT_WRITTEN and done.stderr.count("\n") == 1, done.stderr
     assert "unsupported state store" in done.stderr and "(set by --state)" in done.stderr
+
+
+@pytest.mark.slow
+def test_a_store_that_stops_taking_writes_mid_run_is_one_line_and_no_traceback(
+    http_server: LocalServer, tmp_path: Path
+) -> None:
+    feed = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Late</title>'
+        "<item><title>One</title><link>http://127.0.0.1/1</link><guid>late-1</guid></item></channel></rss>"
+    )
+    # The feed answers a few seconds after it is asked: time to take the store's write access away mid-run.
+    http_server.routes["/feed.xml"] = Route(200, feed.encode(), {"Content-Type": "application/rss+xml"}, delay=8)
+    config = tmp_path / "c.toml"
+    config.write_text(f'[fetch]\nretries = 0\n\n[[sources]]\nname = "Late"\nurl = "{http_server.url("/feed.xml")}"\n')
+    state = tmp_path / "state.sqlite"
+    _stored(state)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    command = [sys.executable, "-m", "newsdigest.cli", "run", "--config", str(config), "--state", str(state)]
+    command += ["--out", str(tmp_path / "digests"), "--date", "2025-04-16"]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    how = ""
+    try:
+        deadline = time.monotonic() + 180
+        while not http_server.requests:
+            assert run.poll() is None and time.monotonic() < deadline, "the run never asked for the feed"
+            time.sleep(0.1)
+        how = _make_unwritable(state)
+        _out, err = run.communicate(timeout=240)
+    finally:
+        if run.poll() is None:
+            run.kill()
+        if how == "chattr +i":
+            subprocess.run(["chattr", "-i", str(state)], check=True)
+    assert run.returncode == EXIT_NOT_WRITTEN, err
+    assert err.strip().splitlines()[-1].startswith(f"newsdigest: the state store {state} failed: "), err
+    assert "Traceback" not in err and "cannot be written" not in err  # it passed the check, then failed

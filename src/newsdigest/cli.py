@@ -486,6 +486,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"newsdigest: {message}", file=sys.stderr)
         if args.verbose:
             traceback.print_exc()
+        logging.getLogger("prefect").setLevel(logging.WARNING)  # the server's shutdown line would come after
         return EXIT_NOT_WRITTEN
     except Exception as exc:  # noqa: BLE001 - a bug or an unforeseen fault: one line unless --verbose
         if args.verbose:
