@@ -113,7 +113,7 @@ def is_claim_sentence(sentence: str) -> bool:
 
     General rules, no site's: a sentence ends with a stop, starts with a capital (in scripts that
     have them), has 5 to 60 words, is not a label ("Related: ..."), a caption with a photo
-    credit, a disclosure or a promotion.
+    credit, a disclosure, a promotion or a table's row.
     """
     words = word_count(sentence)
     if words < MIN_CLAIM_WORDS or words > MAX_CLAIM_WORDS or not _PROSE_END.search(sentence):
@@ -121,6 +121,8 @@ def is_claim_sentence(sentence: str) -> bool:
     first = next((char for char in sentence if char.isalnum()), "")
     if not first or (first.isalpha() and first.lower() != first.upper() and not first.isupper()):
         return False
+    if sentence.count("|") >= 2 or sentence.count("\t") >= 2:
+        return False  # a table's row, its cells run together
     return not (_LABEL_START.match(sentence) or _CREDIT.search(sentence) or _PROMOTION.search(sentence))
 
 
@@ -237,7 +239,9 @@ def extract_claims(text: str, article_id: str = "", outlet: str = "", title: str
     memory = SpeakerMemory.for_claims(text)
     found = _claim_sentences(text)
     sentences = [sentence for _, sentence, _ in found]
-    salient = salience_bonus(sentences, title)
+    # Without its headline, the salience model reads the article's first sentence as one: news
+    # leads restate the headline (on the news day's fit half, ROUGE-2 13.6 against 13.4 with none).
+    salient = salience_bonus(sentences, title or (sentences[0] if sentences else ""))
     tagged = _tagged_attributions(text, sentences)
     claims: list[Claim] = []
     last_position = -2
