@@ -357,13 +357,21 @@ class _NoTracebacks(logging.Filter):
         return True
 
 
-def _hide_tracebacks() -> None:
-    """Keep tracebacks out of Prefect's console output (--verbose keeps them)."""
-    quiet = _NoTracebacks()
-    for name in ("prefect", "prefect.flow_runs", "prefect.task_runs", ""):
-        for handler in logging.getLogger(name).handlers:
-            if quiet not in handler.filters:
-                handler.addFilter(quiet)
+_QUIET = _NoTracebacks()
+_QUIET_LOGGERS = ("prefect", "prefect.flow_runs", "prefect.task_runs", "")
+
+
+@contextmanager
+def _tracebacks_hidden(hidden: bool) -> Iterator[None]:
+    """Keep tracebacks out of Prefect's console output while the run lasts (--verbose keeps them)."""
+    handlers = {h for name in _QUIET_LOGGERS for h in logging.getLogger(name).handlers} if hidden else set()
+    for handler in handlers:
+        handler.addFilter(_QUIET)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(_QUIET)  # a caller in the same process (a test) gets its handlers back as they were
 
 
 def state_origin(config: Config, args: argparse.Namespace) -> str:
@@ -415,21 +423,21 @@ def _run_flow(config: Config, args: argparse.Namespace) -> int:
     from newsdigest import progress
     from newsdigest.flow import flow_for
 
-    if not args.verbose:
-        _hide_tracebacks()  # after the import: Prefect sets its logging up when it is imported
     run_flow = flow_for(config)  # the flow reads the same parsed file again by its path: no second parse
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
-    try:
-        summary = run_flow(
-            config_path=args.config,
-            digest_date=args.date,
-            out_dir=args.out,
-            state=args.state,
-            sources=args.sources,
-            dry_run=args.dry_run,
-        )
-    finally:
-        progress.install(previous).close()
+    # After the import: Prefect sets its logging up when it is imported.
+    with _tracebacks_hidden(not args.verbose):
+        try:
+            summary = run_flow(
+                config_path=args.config,
+                digest_date=args.date,
+                out_dir=args.out,
+                state=args.state,
+                sources=args.sources,
+                dry_run=args.dry_run,
+            )
+        finally:
+            progress.install(previous).close()
     # The temporary server logs its shutdown at exit; keep the digest's path the last line printed.
     logging.getLogger("prefect").setLevel(logging.ERROR if args.quiet else logging.WARNING)
     if args.dry_run:
