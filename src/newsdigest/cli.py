@@ -232,7 +232,8 @@ EXIT_UNEXPECTED = 1  # a fault of newsdigest itself: the line says what; --verbo
 EXIT_NOT_WRITTEN = 2  # nothing was written: a configuration, store or run error
 EXIT_WRITTEN_WITH_FAILURES = 3  # the digest was written, but some sources (or emails) failed
 EXIT_INTERRUPTED = 128  # plus the signal's number: 130 after Ctrl-C (SIGINT), 143 after SIGTERM
-STOP_WITHIN = 8.0  # seconds from a stop signal to the exit, however busy the run's threads are
+# Seconds from a stop signal to the exit, however busy the run's threads are; stopping the server adds at most 2.
+STOP_WITHIN = 6.0
 
 
 class _Stop:
@@ -271,7 +272,7 @@ class _Stop:
             raise KeyboardInterrupt  # Prefect marks the flow run crashed and unwinds the flow
 
     def watch(self, wakeups: int) -> None:
-        """Read the signal numbers the handler's wake-up pipe carries; pass each to the main thread."""
+        """Read the signal numbers the wake-up pipe carries: start the deadline, wake the main thread once."""
         main = threading.main_thread().ident
         while chunk := os.read(wakeups, 16):
             for signum in chunk:
@@ -305,7 +306,7 @@ def stop_temporary_server() -> None:
             if process is not None and process.poll() is None:
                 process.terminate()  # uvicorn finishes in well under a second; kill if it does not
                 try:
-                    process.wait(timeout=3)
+                    process.wait(timeout=2)
                 except Exception:  # noqa: BLE001 - TimeoutExpired, or already reaped: kill and move on
                     process.kill()
             server.server_process = None
