@@ -3,8 +3,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsdigest.cleaning.articles import build_article
 from newsdigest.cleaning.extract import clean_page
-from newsdigest.cleaning.flat import clean_feed_html, clean_text, is_glued_byline
+from newsdigest.cleaning.flat import clean_feed_html, clean_text, is_glued_byline, word_count
+from newsdigest.models import FeedEntry, Fetched
 from tests.conftest import SEED_ARTICLE
 
 SEED_LINES = SEED_ARTICLE.read_text(encoding="utf-8").strip().split("\n")
@@ -85,3 +87,33 @@ def test_hard_wrapped_feed_text_stays_one_paragraph() -> None:
         "The mayor said the new line will open in June, two months earlier than planned.\n"
         "A second paragraph follows here."
     )
+
+
+class _OnePage:
+    """A page source that hands out one page, whatever the URL."""
+
+    def __init__(self, body: str) -> None:
+        self.body = body.encode("utf-8")
+
+    def fetch(self, location: str, *, from_feed: bool = False) -> Fetched:
+        return Fetched(url=location, content=self.body, content_type="text/html")
+
+
+def test_a_one_sentence_brief_is_still_the_article() -> None:
+    brief = "Harbour pilots guided a damaged tanker into the port of Calder Bay on Sunday, the coast guard said."
+    page = (
+        "<html><body><nav><a href='/'>Home</a></nav>"
+        f"<article><h1>Tanker towed in</h1><p>{brief}</p></article></body></html>"
+    )
+    entry = FeedEntry(
+        source="Wire", guid="g1", url="https://wire.example/a.html", title="Tanker towed in", published=None
+    )
+    article, warning = build_article(entry, _OnePage(page))
+    assert warning is None
+    assert brief in article.text and article.extraction == "page"
+
+
+def test_word_counts_hold_for_scripts_without_spaces() -> None:
+    japanese = "市は新しい橋の建設を発表した。工事は来年五月に始まる予定で、費用は約三十億円と見込まれている。"
+    assert word_count(japanese) >= 20
+    assert word_count("one two three") == 3
