@@ -25,8 +25,8 @@ is scored:
 
 - clean: share of claims (of stories built only from pages with a gold body) whose word trigrams
   are at least 90% inside the gold bodies of the story's articles; a claim under 5 words is not clean;
-- speaker_ok: share of attributed claims whose speaker has at most 6 words, starts with a capital
-  letter and appears verbatim in the story's article text (gold bodies and titles);
+- speaker_ok: share of attributed claims (of the same stories) whose speaker has at most 6 words,
+  starts with a capital letter and appears verbatim in the story's article text (gold bodies and titles);
 - overlong: share of claims over 60 words; empty_stories: share of stories without a claim;
 - ROUGE-1/2 (F1, stemmed, x100) of each CNN story's claims (digest order) against its highlights,
   beside Lead-3 of the original article, both cut to the highlights' word count;
@@ -564,7 +564,7 @@ def score(digest: dict[str, Any], pages: list[Page]) -> dict[str, Any]:
                     clean += 1
                 elif len(bad_claims) < 400:
                     bad_claims.append(text[:300])
-            if claim.get("speaker"):
+            if claim.get("speaker") and all_gold:
                 attributed += 1
                 if speaker_ok(claim["speaker"], context):
                     speakers_ok += 1

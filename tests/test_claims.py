@@ -293,3 +293,12 @@ def test_a_story_of_many_candidates_is_merged_within_the_cap() -> None:
     assert chosen and sum(len(c.text.split()) for c in chosen) <= 160
     best = max(candidates, key=lambda c: c.score)
     assert any(c.text == best.text for c in chosen)
+
+
+def test_news_prose_that_looks_like_furniture_stays() -> None:
+    kept = [
+        'The harbour master said: "We will reopen the channel on Friday."',
+        "The bill was sponsored by Senator Ilse Maren and passed with 61 votes.",
+        "Join the queue early, the organisers said, because 4,000 visitors are expected.",
+    ]
+    assert [c.text for c in extract_claims("\n".join(kept))] == kept

@@ -44,7 +44,9 @@ MAX_CLAIM_WORDS = 60
 _PROSE_END = re.compile(r"[.!?\u2026\u3002\uff01\uff1f\u061f\u0964][\"'\u201d\u2019\u00bb)\]\u300d\u300f]*$")
 # "Related: ...", "UPDATED: ...", "Reading time: ..." - a short label before a colon opens page
 # furniture, not a sentence (a sentence's colon comes after a clause with a verb, in lower case).
-_LABEL_START = re.compile(r"^[\"'\u201c]?[^\W\d_][\w'\u2019-]*(?:\s+[\w'\u2019-]+){0,2}\s*:\s")
+_LABEL_START = re.compile(r"^[\"'\u201c]?(?P<label>[^\W\d_][\w'\u2019-]*(?:\s+[\w'\u2019-]+){0,2})\s*:\s")
+# Words that make the words before a colon a clause ("He said: ...", "Officials told us: ..."), not a label.
+_CLAUSE_WORDS = frozenset(CUES.split("|")) | PRONOUNS | {"is", "are", "was", "were", "has", "have", "had"}
 # A photo credit in brackets marks a caption: "(Photo: Name/Agency)", "(Credit: ...)", "(AP Photo)".
 _CREDIT = re.compile(
     r"\((?:[^()]{0,40}\b)?(?:photo|photograph|image|picture|foto|credit|video|file photo|illustration)s?\b[^()]*\)\s*$",
@@ -52,7 +54,8 @@ _CREDIT = re.compile(
 )
 # Disclosures of paid content and promotions of the site itself, in general words.
 _PROMOTION = re.compile(
-    r"\b(?:sponsored|affiliate links?|earn(?:s)? a commission|paid partnership|advertorial|promo code)\b|"
+    r"\b(?:sponsored (?:content|post|links?|article|story)|this (?:post|article|story|page) (?:is|was) sponsored|"
+    r"affiliate links?|earns? (?:us )?a (?:small )?commission|paid partnership|advertorial|promo code)\b|"
     r"^(?:join|subscribe|sign up|download|click|tap|register|follow us|don't miss|get our|try our)\b[^.!?]{0,80}"
     r"\b(?:our|us|now|here|free|today|newsletter|app)\b",
     re.IGNORECASE,
@@ -123,7 +126,10 @@ def is_claim_sentence(sentence: str) -> bool:
         return False
     if sentence.count("|") >= 2 or sentence.count("\t") >= 2:
         return False  # a table's row, its cells run together
-    return not (_LABEL_START.match(sentence) or _CREDIT.search(sentence) or _PROMOTION.search(sentence))
+    label = _LABEL_START.match(sentence)
+    if label and not _CLAUSE_WORDS & set(label.group("label").lower().split()):
+        return False
+    return not (_CREDIT.search(sentence) or _PROMOTION.search(sentence))
 
 
 def shown_speaker(speaker: str | None, text: str) -> str | None:

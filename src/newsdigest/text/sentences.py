@@ -30,11 +30,15 @@ SOUTHEAST_ASIAN_CHARS_PER_WORD = 4
 
 
 def word_count(text: str) -> int:
-    """Words as a reader counts them, in any script: spaced words, and runs of CJK or Thai by characters."""
+    """Words as a reader counts them, in any script.
+
+    Spaced words count when they hold a letter or digit (a lone dash or stop is none); text in CJK
+    or Thai, written without spaces, counts by characters.
+    """
     cjk = len(_CJK.findall(text))
     southeast = len(_SOUTHEAST_ASIAN.findall(text))
     if not cjk and not southeast:
-        return len(text.split())
+        return sum(1 for word in text.split() if any(char.isalnum() for char in word))
     spaced = _SOUTHEAST_ASIAN.sub(" ", _CJK.sub(" ", text)).split()
     spaced_words = sum(1 for word in spaced if any(char.isalnum() for char in word))
     return spaced_words + -(-cjk // CJK_CHARS_PER_WORD) + -(-southeast // SOUTHEAST_ASIAN_CHARS_PER_WORD)
