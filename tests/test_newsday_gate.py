@@ -1,6 +1,7 @@
 """Quality gate: the key claims of a real news day (benchmarks/newsday.py, report half, plain steps) hold up.
 
-The whole report half runs (about 20-30 s): its articles are what the floors were measured on.
+The whole report half runs, as `python -m benchmarks.newsday --plain` does (about 30-60 s on two
+cores): its articles are what the floors were measured on.
 """
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ def test_claims_are_short_and_every_story_has_some(day: dict[str, Any]) -> None:
     floors = FLOORS["newsday"]["report"]
     assert day["overlong"] <= floors["max_overlong"]
     assert day["max_claim_words"] <= floors["max_claim_words"]
-    assert day["empty_stories"] <= floors["max_empty_stories"]
+    assert day["empty_stories"] <= floors["max_empty_stories"], day["empty_titles"]
+    assert day["other_script_with_claims"] >= floors["min_other_script_with_claims"]
 
 
 def test_claims_against_lead3(day: dict[str, Any]) -> None:
     floors = FLOORS["newsday"]["report"]
-    assert day["cnn_stories"] >= 50
+    assert day["cnn_stories"] >= 150
     assert day["ours_minus_lead3_rouge2"] >= floors["ours_minus_lead3_rouge2"]
     assert day["ours_rouge2"] >= floors["ours_rouge2"]
 
