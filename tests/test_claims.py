@@ -302,3 +302,20 @@ def test_news_prose_that_looks_like_furniture_stays() -> None:
         "Join the queue early, the organisers said, because 4,000 visitors are expected.",
     ]
     assert [c.text for c in extract_claims("\n".join(kept))] == kept
+
+
+def test_a_name_at_the_end_of_a_clause_is_not_its_speaker() -> None:
+    from newsdigest.claims.extract import shown_speaker
+
+    text = (
+        "The challenger who narrowly lost the runoff to longtime Sen. Ada Brill says he will appeal. "
+        "One woman, in tears, said she would wait. His friend Nils Ober said so. "
+        "Secretary of State Oren Vask spoke."
+    )
+    assert shown_speaker("The challenger who narrowly lost the runoff to longtime Sen. Ada Brill", text) is None
+    assert shown_speaker("One woman", text) is None
+    assert shown_speaker("His friend Nils Ober", text) == "Nils Ober"
+    claims = extract_claims(
+        "Secretary of State Oren Vask visited Kyiv on Monday.\nVask said 40 trucks of aid had arrived."
+    )
+    assert [c.speaker for c in claims if c.speaker] == ["Oren Vask"]

@@ -85,7 +85,14 @@ class SpeakerMemory:
         Names introduced without a speech verb ("Andrii Cherniak of HUR gave the warning") still
         let a later bare surname ("According to Cherniak") resolve to the full name.
         """
-        names = (match.group(1) for match in _CLAIMS_NAME.finditer(text))
+        names = []
+        for match in _CLAIMS_NAME.finditer(text):
+            name = match.group(1)
+            # "Secretary of State Mike Pompeo": after "of", a three-word run starts with the office's
+            # last word; the person is the two words after it.
+            if len(name.split()) == 3 and text[max(0, match.start() - 3) : match.start()] == "of ":
+                name = name.split(maxsplit=1)[1]
+            names.append(name)
         return cls(name for name in names if name.split()[0].lower() not in NOT_SPEAKERS)
 
     def known_name(self, name: str) -> str | None:

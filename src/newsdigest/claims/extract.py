@@ -65,7 +65,9 @@ _PROMOTION = re.compile(
 _GLUED_TAIL = re.compile(r"([.!?][\"'\u201d\u2019]?)(?:[A-Z][a-z]+ ?){1,4}$")
 # A speaker's edges: quote marks and punctuation the tagger's span may carry.
 _SPEAKER_EDGES = "\"'\u201c\u201d\u2018\u2019 ,;:\u2014\u2013-"
+# First words of a span that names no one: pronouns, demonstratives, quantities ("One woman said").
 _NOT_NAMING = PRONOUNS | {"who", "which", "that", "this", "these", "those", "there", "here"}
+_NOT_NAMING |= {"a", "an", "one", "two", "some", "many", "most", "both", "several", "others", "another"}
 _CAPITALISED_TAIL = re.compile(
     r"(?P<before>\S+\s+)?(?P<name>[A-Z][\w'\u2019-]*\.?(?:\s+(?:(?:of|de|van|von|al|bin|da|del|la|le)\s+)?"
     r"[A-Z][\w'\u2019-]*\.?)*)$"
@@ -91,6 +93,9 @@ _PREPOSITIONS = frozenset(
         "or",
     }
 )
+_RELATIVES = frozenset({"who", "whom", "whose", "which", "that", "when", "where"})
+# Role words before a name ("CNN chief medical correspondent Sanjay Gupta"): more make a clause.
+MAX_ROLE_WORDS = 4
 _DETERMINERS = frozenset({"the", "a", "an", "its", "his", "her", "their", "our", "this", "that"})
 # The tagger learned PolNeAR's wide notion of attribution (beliefs, plans, "forecasts pointed to");
 # a digest's claims are statements, so a tagged cue must hold a verb of saying or claiming.
@@ -141,16 +146,12 @@ def shown_speaker(speaker: str | None, text: str) -> str | None:
     if not speaker:
         return None
     speaker = speaker.split("\n")[-1].strip(_SPEAKER_EDGES)
-    tail = _CAPITALISED_TAIL.search(speaker)
-    if tail and tail.group("before") and len(tail.group("name").split()) >= 2 and " " in tail.group("name"):
-        # "Port director Lena Vosk": the role's words go, the name stays (not after "the" or "of").
-        before = tail.group("before").strip()
-        if before.lower() not in _PREPOSITIONS | _DETERMINERS and not before[:1].isupper():
-            speaker = tail.group("name")
-    if not speaker[:1].isupper() or len(speaker.split()) > MAX_SPEAKER_WORDS:
-        tail = _CAPITALISED_TAIL.search(speaker)
-        before = (tail.group("before") or "").strip().lower() if tail else ""
-        speaker = tail.group("name") if tail and before not in _PREPOSITIONS else ""
+    name = _name_after_role(speaker)
+    if name and (not speaker[:1].isupper() or len(speaker.split()) > MAX_SPEAKER_WORDS or " " in name):
+        # "Port director Lena Vosk", "a tearful Nunn": the role's words go, the name stays.
+        speaker = name
+    elif not speaker[:1].isupper() or len(speaker.split()) > MAX_SPEAKER_WORDS:
+        speaker = ""
     if (
         not speaker
         or len(speaker.split()) > MAX_SPEAKER_WORDS
@@ -160,6 +161,23 @@ def shown_speaker(speaker: str | None, text: str) -> str | None:
     ):
         return None
     return speaker
+
+
+def _name_after_role(speaker: str) -> str | None:
+    """The name ending a span led by a few role words ("his friend Ana Ortiz" -> "Ana Ortiz"), or None.
+
+    Not after a preposition, a determiner or a relative clause: in "the trial of Ana Ortiz" or "the
+    challenger who lost to Ana Ortiz" the name is not who speaks.
+    """
+    tail = _CAPITALISED_TAIL.search(speaker)
+    if not tail or not tail.group("before"):
+        return None
+    lead = speaker[: tail.start("name")].split()
+    if len(lead) > MAX_ROLE_WORDS or lead[-1][:1].isupper() or lead[-1].lower() in _DETERMINERS:
+        return None
+    if any(word.lower().strip(",") in _PREPOSITIONS | _RELATIVES for word in lead):
+        return None
+    return tail.group("name")
 
 
 def _tagged_speaker(text: str, attribution: Attribution, sentence_start: int) -> str | None:
