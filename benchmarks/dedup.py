@@ -581,7 +581,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, help="write the scores here as JSON")
     parser.add_argument("--method", choices=(*METHODS, "both"), default="both", help="with --corpus: which method")
     parser.add_argument("--near-threshold", type=float, default=0.7, help="estimated Jaccard of a near-copy")
-    parser.add_argument("--story-threshold", type=float, default=0.22, help="similarity of one story")
+    parser.add_argument("--story-threshold", type=float, default=0.22, help="story model score that joins a story")
     parser.add_argument("--workers", type=int, default=1, help="processes for per-article work in our dedup (1: none)")
     parser.add_argument("--quiet", action="store_true", help="print nothing (used for the isolated runs)")
     return parser

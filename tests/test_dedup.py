@@ -175,7 +175,7 @@ def test_worker_processes_give_the_same_records() -> None:
     assert assign_stories(docs, [], workers=2) == assign_stories(docs, [])
 
 
-def test_story_index_scores_like_a_weighted_jaccard() -> None:
+def test_story_index_scores_tf_idf_cosines_and_finds_the_story() -> None:
     index = StoryIndex()
     index.add("a", story_terms("Council closes Old Mill bridge", BASE), "s1")
     index.add("b", story_terms("Library reopens", OTHER), "s2")

@@ -2,6 +2,8 @@
 
 urls      canonical URLs (tracking parameters dropped) and article keys
 nearcopy  word tokens, fingerprints, MinHash signatures, the LSH index of near-copies
-grouping  story terms (names, figures, content words) and the index that finds an article's story
+grouping  story terms (names, figures, dates, headline and content words), the index that finds an article's
+          story, and the trained model that decides (weights/: the model and a background idf table, both
+          written by benchmarks/stories.py --train)
 assign    new articles against the known ones: copy or story, one article at a time
 """
