@@ -80,7 +80,10 @@ def test_a_signal_mid_run_stops_the_run_and_its_server_and_keeps_the_store(
         servers = _uvicorn_children(run.pid)
         assert servers, "no temporary Prefect server among the run's processes"
         run.send_signal(signum)
-        code = run.wait(timeout=60)  # generous: the run's own deadline is 6 s, the feed answers after 300
+        try:
+            code = run.wait(timeout=60)  # generous: the run's own deadline is 6 s, the feed answers after 300
+        except subprocess.TimeoutExpired:
+            pytest.fail("the run did not stop:\n" + (tmp_path / "stderr.txt").read_text()[-4000:])
     finally:
         if run.poll() is None:
             run.kill()

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -241,50 +242,42 @@ class _Stop:
 
     Linux hands a process's signal to any of its threads, and Python runs handlers only in the main
     thread, which may sit in a lock wait that only a signal sent to it ends. So the handler's wake-up
-    byte is read by a thread of ours, which starts the deadline and passes the signal on to the main
-    thread.
+    byte is read by a thread of ours, which says so, passes the signal on to the main thread and keeps
+    the deadline. The handler itself only raises: it may interrupt the main thread while that holds
+    a lock (threading's own, when a task starts a thread), so it takes none and starts nothing.
     """
 
     def __init__(self) -> None:
         self.signum: int | None = None
         self._raised = False
-        self._forwarded = False
-        self._lock = threading.Lock()
-
-    def begin(self, signum: int) -> None:
-        """The first signal: say so and start the deadline; later ones change nothing."""
-        with self._lock:
-            if self.signum is not None:
-                return
-            self.signum = signum
-        # Not print(): the flow's log_prints turns it into a log call, which a handler must not make.
-        os.write(2, f"newsdigest: {signal.Signals(signum).name} received, stopping\n".encode())
-        # Threads blocked in a slow read (or the store's busy wait) would hold the exit up: after the
-        # deadline the process goes whatever they are doing. Committed transactions and files written
-        # atomically are kept; an uncommitted transaction is rolled back by the database.
-        threading.Thread(target=self._deadline, name="newsdigest-stop", daemon=True).start()
 
     def handler(self, signum: int, _frame: object) -> None:
         """The signal handler, in the main thread: interrupt the flow once."""
-        self.begin(signum)
+        if self.signum is None:
+            self.signum = signum
         if not self._raised:
             self._raised = True
             raise KeyboardInterrupt  # Prefect marks the flow run crashed and unwinds the flow
 
     def watch(self, wakeups: int) -> None:
-        """Read the signal numbers the wake-up pipe carries: start the deadline, wake the main thread once."""
+        """Wait for the first signal's wake-up byte; wake the main thread once, then keep the deadline."""
+        stops = {int(signal.SIGTERM), int(signal.SIGINT)}
+        signum = 0
+        while signum not in stops:  # any signal with a Python handler writes its byte here; only these stop
+            chunk = os.read(wakeups, 1)
+            if not chunk:
+                return  # the run ended without a signal
+            signum = chunk[0]
+        if self.signum is None:
+            self.signum = signum
+        os.write(2, f"newsdigest: {signal.Signals(signum).name} received, stopping\n".encode())
         main = threading.main_thread().ident
-        while chunk := os.read(wakeups, 16):
-            for signum in chunk:
-                self.begin(signum)
-                # Once: the forwarded signal writes a byte here too, and a main thread stuck in C code
-                # must not be flooded with signals; the deadline covers a main thread that never wakes.
-                if not self._raised and not self._forwarded and main is not None:
-                    self._forwarded = True
-                    signal.pthread_kill(main, signum)
-
-    def _deadline(self) -> None:
-        threading.Event().wait(STOP_WITHIN)
+        if not self._raised and main is not None:
+            signal.pthread_kill(main, signum)
+        # Threads blocked in a slow read (or the store's busy wait) would hold the exit up: after the
+        # deadline the process goes whatever they are doing. Committed transactions and files written
+        # atomically are kept; an uncommitted transaction is rolled back by the database.
+        time.sleep(STOP_WITHIN)
         self.exit()
 
     def exit(self) -> None:
@@ -319,6 +312,9 @@ def stop_temporary_server() -> None:
 def _stop_on_signals() -> Iterator[_Stop]:
     """SIGTERM and SIGINT end the run within STOP_WITHIN seconds; a signal ignored when we started stays ignored."""
     stop = _Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signals are the main thread's: a caller running the command in a thread keeps them
+        return
     previous: dict[int, object] = {}
     for signum in (signal.SIGTERM, signal.SIGINT):
         current = signal.getsignal(signum)
@@ -334,6 +330,8 @@ def _stop_on_signals() -> Iterator[_Stop]:
     try:
         yield stop
     finally:
+        if stop.signum is not None:
+            stop.exit()  # a signal that came as the flow returned still ends the run as a stop
         signal.set_wakeup_fd(earlier_fd)
         for number, handler in previous.items():
             signal.signal(number, handler)  # type: ignore[arg-type]
