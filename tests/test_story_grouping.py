@@ -116,3 +116,38 @@ def test_average_link_merges_while_the_mean_distance_is_under_the_cut() -> None:
     vectors = [{"a": 1.0}, {"a": 0.8, "b": 0.6}, {"c": 1.0}]
     assert average_link(vectors, 0.3) == [0, 0, 2]
     assert len(set(average_link(vectors, 0.1))) == 3
+
+
+# --- follow-ups: a near-copy under a new lead ----------------------------------------------------------------
+
+LOAN_BODY = (
+    "The finance ministry of Arvenland said on Monday it would ask the Northern Fund for a bridging loan to "
+    "meet the bond payments due this spring, after talks with private lenders stalled over the weekend.\n\n"
+    "Finance Minister Jonas Telleck told parliament the government had enough cash for salaries and pensions "
+    "until the end of April, but not for the payments to bondholders that fall due in March.\n\n"
+    "Opposition parties accused the government of hiding the size of the shortfall for months and called for "
+    "an inquiry into the ministry's forecasts, which had promised a surplus as late as December.\n\n"
+    "Economists at the Harlow Institute said the loan would buy time but that the country would have to cut "
+    "spending or raise taxes within the year to keep its debt from growing faster than its economy."
+)
+FOLLOW_UP_LEAD = (
+    "Arvenland has repaid 2.4 billion crowns to its bondholders on time, Finance Minister Jonas Telleck said "
+    "on Thursday, three days after the Northern Fund approved a bridging loan of 3 billion crowns.\n\n"
+)
+
+
+def test_a_near_copy_under_a_new_lead_is_a_follow_up_not_a_copy() -> None:
+    original = NewDocument("o", "Arvenland seeks bridging loan", LOAN_BODY)
+    follow_up = NewDocument("f", "Arvenland repays bondholders", FOLLOW_UP_LEAD + LOAN_BODY)
+    first, second = assign_stories([original, follow_up], [])
+    assert second.duplicate_of is None  # shown as its own article, so its lead reaches the digest
+    assert second.story_id == first.story_id
+
+
+def test_a_copy_under_a_boilerplate_line_or_a_new_headline_is_still_a_copy() -> None:
+    original = NewDocument("o", "Arvenland seeks bridging loan", LOAN_BODY)
+    boilerplate = NewDocument("b", "Arvenland asks fund for loan", "Share this article\n\n" + LOAN_BODY)
+    edited = NewDocument("e", "Arvenland seeks loan", LOAN_BODY.replace("stalled", "broke down"))
+    first, *copies = assign_stories([original, boilerplate, edited], [])
+    assert [copy.duplicate_of for copy in copies] == ["o", "o"]
+    assert {copy.story_id for copy in copies} == {first.story_id}

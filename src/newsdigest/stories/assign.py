@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import islice
@@ -35,6 +36,37 @@ def document_features(document: NewDocument) -> DocumentFeatures:
         dict(story_terms(document.title, document.text)),
         len(tokens),
     )
+
+
+_PARAGRAPH = re.compile(r"\n\s*\n|\n")
+LEAD_MIN_WORDS = 15  # a shorter first paragraph is a dateline, a byline or a boilerplate line, not a lead
+NEW_LEAD_SHARE = 0.3  # of the lead's content words, absent from the earlier article (a follow-up reuses the rest)
+NEW_LEAD_FACTS = 2  # names or figures of the lead absent from the earlier article
+
+
+def lead_paragraph(text: str) -> str:
+    """The article's first paragraph of at least LEAD_MIN_WORDS words ("" when there is none)."""
+    for paragraph in _PARAGRAPH.split(text):
+        if len(paragraph.split()) >= LEAD_MIN_WORDS:
+            return paragraph
+    return ""
+
+
+def new_lead(document: NewDocument, earlier: Mapping[str, int]) -> bool:
+    """Whether the document opens with a paragraph the earlier article (its story terms) does not have.
+
+    A good share of the lead's content words and at least two of its names or figures must be new: a re-written
+    first paragraph ("Greece has repaid ...") over an old text, not a headline swap or a copy editor's fix.
+    """
+    lead = lead_paragraph(document.text)
+    if not lead:
+        return False
+    terms = story_terms("", lead)
+    content = [term for term in terms if term[0] == "W"]
+    facts = [term for term in terms if term[0] in "EN" and term not in earlier]
+    if not content or len(facts) < NEW_LEAD_FACTS:
+        return False
+    return sum(term not in earlier for term in content) >= NEW_LEAD_SHARE * len(content)
 
 
 def _features_of_batch(batch: list[NewDocument]) -> list[DocumentFeatures]:
@@ -99,6 +131,11 @@ class StoryAssigner:
         self._near.add(record.article_id, record.signature)
         self._stories.add(record.article_id, record.terms, record.story_id, candidate=record.duplicate_of is None)
 
+    def _follows_up(self, document: NewDocument, original: DedupRecord) -> bool:
+        # New against the copy it matched and against that copy's original: either may be the longer text.
+        root = self._records.get(original.duplicate_of or original.article_id, original)
+        return new_lead(document, original.terms) and new_lead(document, root.terms)
+
     def assign(self, documents: Iterable[NewDocument], workers: int = 1) -> list[DedupRecord]:
         """Records for these documents, each compared with the history and every document before it."""
         results: list[DedupRecord] = []
@@ -108,7 +145,10 @@ class StoryAssigner:
             if original is None and features.word_count >= 20:
                 match = self._near.best_match(signature, self.near_duplicate_threshold)
                 original = self._records[match[0]] if match else None
-            if original is not None:
+            if original is not None and fingerprint != original.fingerprint and self._follows_up(document, original):
+                # A follow-up: the same text under a new first paragraph is news of the story, not a copy.
+                record = DedupRecord(document.article_id, fingerprint, signature, terms, original.story_id)
+            elif original is not None:
                 root = original.duplicate_of or original.article_id
                 record = DedupRecord(document.article_id, fingerprint, signature, terms, original.story_id, root)
             else:
