@@ -123,8 +123,8 @@ def check_claim(proposed: ModelClaim, index: ArticleIndex) -> tuple[Claim | None
         cue = attributed.cue if attributed is not None and proposed.speaker else None  # an invented verb is not shown
     kind = draft.kind
     if not proposed.speaker:
-        # The renderer labels an unattributed claim "Lead", "Figures" or "Key point": the article's own
-        # reading of the sentence decides, and only a sentence with figures is labelled "Figures".
+        # An unattributed claim keeps the kind the article's own reading gives the sentence (ranking and
+        # the JSON digest use it); only a sentence with figures is a "figure".
         unattributed = next((c for c in extracted if c.kind != "attributed"), None)
         kind = unattributed.kind if unattributed else ("figure" if numbers_in(text) else "fact")
     # The extractive score of the same sentences keeps stories from both backends comparable in rank.
