@@ -17,6 +17,7 @@ from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
 from newsdigest.digest.render import who
 from newsdigest.models import Claim, Digest, SourceStatus, StoredArticle, Story, StoryArticle, WatchList
 from newsdigest.store import Store
+from newsdigest.stories.followups import new_claims
 from newsdigest.text.wordlists import word_set
 
 # Every story's claims start extractive; a language-model backend then re-picks the chosen stories'.
@@ -72,11 +73,13 @@ def story_from_articles(
     claims = ranker.story_claims(articles, candidates, carriers, word_budget, story=title) if ranker else None
     if not claims:
         claims = _EXTRACTIVE.story_claims(articles, candidates, carriers, word_budget, story=title)
+    claims, news_id = new_claims(claims, candidates, items, digest_date)  # follow-ups' news first, marked new
     originals = [entry for entry in listed if entry.duplicate_of is None] or list(listed)
     is_update = any(not entry.is_new for entry in listed)
     headline_source = [entry for entry in originals if entry.is_new] if is_update else originals
     times = [entry.published for entry in listed if entry.published is not None]
     headline = (headline_source or originals)[-1 if is_update else 0]
+    headline = next((entry for entry in listed if entry.article_id == news_id), headline)  # the latest news
     return Story(
         story_id=story_id,
         title=headline.title,
