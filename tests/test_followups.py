@@ -17,11 +17,11 @@ DAY = date(2025, 3, 6)
 START = datetime(2025, 3, 6, 7, 0, tzinfo=UTC)
 
 
-def _items(texts: list[tuple[str, str, str, str]], day: date = DAY) -> list[StoredArticle]:
+def _items(texts: list[tuple[str, str, str, str]], day: date = DAY, hours: int = 8) -> list[StoredArticle]:
     records = assign_stories([NewDocument(aid, title, text) for aid, _, title, text in texts], [])
     items = []
     for index, ((aid, source, title, text), record) in enumerate(zip(texts, records, strict=True)):
-        when = START + timedelta(hours=index)
+        when = START + timedelta(hours=hours * index)
         article = Article(aid, source, f"https://{source}.example/{aid}", None, aid, title, when, text)
         items.append(StoredArticle(article=article, digest_date=day, first_seen=when, dedup=record))
     return items
@@ -44,6 +44,19 @@ def test_a_follow_ups_new_lead_comes_first_marked_new_and_titles_the_story() -> 
 
 def test_a_single_report_has_nothing_new() -> None:
     items = _items([("o", "ledger", "Arvenland seeks bridging loan", LOAN_BODY)])
+    story = story_from_articles(items[0].dedup.story_id, items, DAY, word_budget=120)
+    assert story.title == "Arvenland seeks bridging loan"
+    assert not any(claim.is_new for claim in story.claims)
+
+
+def test_another_outlets_report_within_hours_is_not_news() -> None:
+    items = _items(
+        [
+            ("o", "ledger", "Arvenland seeks bridging loan", LOAN_BODY),
+            ("f", "courier", "Arvenland repays bondholders", FOLLOW_UP_LEAD + LOAN_BODY),
+        ],
+        hours=2,
+    )
     story = story_from_articles(items[0].dedup.story_id, items, DAY, word_budget=120)
     assert story.title == "Arvenland seeks bridging loan"
     assert not any(claim.is_new for claim in story.claims)

@@ -1,7 +1,8 @@
 """Follow-ups: which of a story's claims are news since its first report, shown first and marked new.
 
-A claim is new when its article is not the story's first report, was first seen in this digest, and the claim
-brings at least two names or figures that none of the story's earlier articles had (their stored story terms).
+A claim is new when its article is not the story's first report, came at least FOLLOW_UP_AFTER after it and
+was first seen in this digest, and the claim brings at least two names or figures that none of the story's
+earlier articles had (their stored story terms).
 A story with a new claim takes the headline of the latest article that brought one, so that its title follows
 its latest development.
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from newsdigest.models import Claim, StoredArticle
 from newsdigest.stories.grouping import story_terms
 
 NEW_FACTS = 2  # names or figures a claim must add to what the story's earlier articles said
+# Reports of one event by several outlets within hours differ in details without being news of it.
+FOLLOW_UP_AFTER = timedelta(hours=6)
 
 
 def _facts(text: str) -> set[str]:
@@ -42,7 +45,12 @@ def new_claims(
     for item in originals:
         known_before[item.article.article_id] = set(seen)
         seen.update(term for term in item.dedup.terms if term[0] in "END")
-    fresh = {item.article.article_id for item in originals[1:] if item.digest_date == digest_date}
+    first = originals[0].article.published or originals[0].first_seen
+    fresh = {
+        item.article.article_id
+        for item in originals[1:]
+        if item.digest_date == digest_date and (item.article.published or item.first_seen) - first >= FOLLOW_UP_AFTER
+    }
     order = {item.article.article_id: index for index, item in enumerate(originals)}
 
     def is_new(claim: Claim) -> bool:
