@@ -17,6 +17,7 @@ from newsdigest.digest.filters import Rules, arrange, left_out_note, make_rules
 from newsdigest.digest.render import who
 from newsdigest.models import Claim, Digest, SourceStatus, StoredArticle, Story, StoryArticle, WatchList
 from newsdigest.store import Store
+from newsdigest.stories.differences import differences
 from newsdigest.stories.followups import new_claims
 from newsdigest.text.wordlists import word_set
 
@@ -89,6 +90,7 @@ def story_from_articles(
         first_seen=min(times) if times else None,
         latest=max(times) if times else None,
         is_update=is_update,
+        notes=tuple(differences([(article.source, article.text) for article in articles])),  # where outlets differ
     )
 
 
