@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import replace
@@ -34,6 +35,7 @@ def _story(day: date, number: int, title: str | None = None) -> Story:
     return Story(
         story_id=f"s-{day:%m%d}{number:02d}",
         title=title or f"Story {number} of {day.isoformat()}",
+        summary=f"What story {number} is about.",
         articles=(StoryArticle(f"a{number}", "Paper A", f"Headline {number}", f"https://a.example/{number}", when),),
         first_seen=when,
         latest=when,
@@ -149,12 +151,109 @@ def test_feed_is_valid_atom_that_feedparser_reads_entry_by_entry(folder: Path) -
     ]
     first = feed.entries[0]
     assert first.updated == "2025-04-16T06:00:00Z"
-    assert [a.get_text() for a in BeautifulSoup(first.summary, "html.parser").find_all("a")] == [
+    content = BeautifulSoup(first.content[0].value, "html.parser")
+    assert first.content[0].type == "text/html"
+    items = content.select("ol > li")
+    assert [li.a.get_text() for li in items] == [
         "Story 1 of 2025-04-16",
         "Story 2 of 2025-04-16",
         "Story 3 of 2025-04-16",
     ]
-    assert "Nothing new" in feed.entries[1].summary
+    # Each story: its title linked to its anchor, its one-line summary, then links to the articles.
+    assert "What story 2 is about." in items[1].get_text()
+    assert [(a.get_text(), a["href"]) for a in items[1].select("small a")] == [("Paper A", "https://a.example/2")]
+    assert "Nothing new" in feed.entries[1].content[0].value
+    check_atom(feed_path.read_bytes())
+
+
+def check_atom(document: bytes) -> None:
+    """The RFC 4287 rules the W3C feed validator applies that can be checked offline; fails on the first broken one."""
+    root = ET.fromstring(document)
+    assert root.tag == f"{ATOM}feed"
+    rfc3339 = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})"
+
+    def one(parent: ET.Element, name: str) -> ET.Element:
+        found = parent.findall(f"{ATOM}{name}")
+        assert len(found) == 1, f"{parent.tag} must have exactly one {name}, has {len(found)}"
+        return found[0]
+
+    def check_text(element: ET.Element) -> None:
+        kind = element.get("type", "text")
+        assert kind in ("text", "html", "xhtml"), kind
+        if kind == "html":  # escaped HTML: it must be HTML once unescaped, with no children of its own
+            assert len(element) == 0 and BeautifulSoup(element.text or "", "html.parser") is not None
+
+    tag_uri = r"tag:[a-z0-9.-]+,\d{4}(-\d{2}(-\d{2})?)?:[\w;/?:@&=+$.!~*'()%,-]*"
+    assert re.fullmatch(tag_uri, one(root, "id").text or ""), "the feed id is a tag: URI"
+    check_text(one(root, "title"))
+    assert re.fullmatch(rfc3339, one(root, "updated").text or "")
+    feed_author = root.findall(f"{ATOM}author")
+    assert all(len(author.findall(f"{ATOM}name")) == 1 for author in feed_author)
+    links = [
+        (link.get("rel", "alternate"), link.get("type"), link.get("hreflang")) for link in root.findall(f"{ATOM}link")
+    ]
+    assert len(links) == len(set(links)), "two alternate links of the same type and language"
+    assert all(link.get("href") for link in root.findall(f"{ATOM}link"))
+    entries = root.findall(f"{ATOM}entry")
+    ids = [one(entry, "id").text for entry in entries]
+    assert len(ids) == len(set(ids)), "entry ids are unique"
+    updated_times = []
+    for entry, entry_id in zip(entries, ids, strict=True):
+        assert re.fullmatch(tag_uri, entry_id or ""), entry_id
+        check_text(one(entry, "title"))
+        stamp = one(entry, "updated").text or ""
+        assert re.fullmatch(rfc3339, stamp), stamp
+        updated_times.append(datetime.fromisoformat(stamp))
+        assert feed_author or entry.findall(f"{ATOM}author"), "an entry without an author in a feed without one"
+        contents = entry.findall(f"{ATOM}content")
+        assert len(contents) <= 1 and len(entry.findall(f"{ATOM}summary")) <= 1
+        entry_links = [(link.get("rel", "alternate"), link.get("type")) for link in entry.findall(f"{ATOM}link")]
+        assert len(entry_links) == len(set(entry_links))
+        assert contents or ("alternate", entry_links[0][1] if entry_links else None) in entry_links
+        for content in contents:
+            check_text(content)
+    # The feed's updated time is its newest entry's (the validator warns about a feed older than its entries).
+    if updated_times:
+        assert datetime.fromisoformat(one(root, "updated").text or "") == max(updated_times)
+
+
+def _regenerate(out: Path, day: date, count: int, hour: int, **story_titles: str) -> None:
+    """The day's digest written again by a later run: same stories unless told, a later generated time."""
+    digest = _write_day(out, day, count, **story_titles)
+    data = json.loads((out / f"{day}.json").read_text(encoding="utf-8"))
+    data["generated_at"] = datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC).isoformat()
+    (out / f"{day}.json").write_text(json.dumps(data), encoding="utf-8")
+    assert digest.digest_date == day
+
+
+def test_a_rerun_with_the_same_content_leaves_the_feed_byte_for_byte(folder: Path) -> None:
+    first = write_archive(folder)["feed.xml"].read_bytes()
+    _regenerate(folder, date(2025, 4, 16), 3, hour=9)  # same stories, generated three hours later
+    assert json.loads((folder / "2025-04-16.json").read_text(encoding="utf-8"))["generated_at"].startswith(
+        "2025-04-16T09:00"
+    )
+    assert write_archive(folder)["feed.xml"].read_bytes() == first
+    assert write_archive(folder)["feed.xml"].read_bytes() == first
+
+
+def test_an_entry_whose_content_changed_gets_the_new_time_and_the_others_keep_theirs(folder: Path) -> None:
+    write_archive(folder)
+    _regenerate(folder, date(2025, 4, 16), 3, hour=9, s2="A different second story")
+    _regenerate(folder, date(2025, 4, 14), 2, hour=10)  # unchanged content, later run
+    feed_bytes = write_archive(folder)["feed.xml"].read_bytes()
+    check_atom(feed_bytes)
+    feed = feedparser.parse(feed_bytes)
+    assert not feed.bozo
+    times = {entry.link: entry.updated for entry in feed.entries}
+    assert times["2025-04-16.html"] == "2025-04-16T09:00:00Z"
+    assert times["2025-04-14.html"] == "2025-04-14T06:00:00Z"
+    assert feed.feed.updated == "2025-04-16T09:00:00Z"
+    # Without a previous feed (deleted, or unreadable), each entry has its digest's generated time.
+    (folder / "feed.xml").write_text("<not a feed", encoding="utf-8")
+    times = {
+        entry.link: entry.updated for entry in feedparser.parse(write_archive(folder)["feed.xml"].read_bytes()).entries
+    }
+    assert times["2025-04-14.html"] == "2025-04-14T10:00:00Z"
 
 
 def test_feed_links_are_absolute_under_the_base_url(folder: Path) -> None:
@@ -169,6 +268,8 @@ def test_feed_links_are_absolute_under_the_base_url(folder: Path) -> None:
     }
     story_links = [a["href"] for a in BeautifulSoup(feed.entries[0].summary, "html.parser").find_all("a")]
     assert story_links[0] == "https://news.example.org/digests/2025-04-16.html#story-s-041601"
+    assert story_links[1] == "https://a.example/1"  # the article itself, as the digest links it
+    check_atom(feed_path.read_bytes())
     # The archive page itself keeps relative links: it sits next to the digests.
     assert _soup(folder / "index.html").find(id="digest-2025-04-16").h2.a["href"] == "2025-04-16.html"
 
@@ -359,3 +460,36 @@ def test_open_text_goes_to_the_pager_or_prints_the_path(
     monkeypatch.delenv("PAGER")
     assert cli.main(["open", "2025-04-14", "--format", "txt", "--out", str(folder)]) == 0
     assert capsys.readouterr().out.strip() == str((folder / "2025-04-14.txt").resolve())
+
+
+def test_only_plain_web_links_of_articles_reach_the_feed_and_at_most_three(tmp_path: Path) -> None:
+    urls = ["javascript:alert(1)", "https://x.example/" + "a" * 3000, "http://[::1", "https://b.example/ok"]
+    articles = [{"source": f"Outlet {n}", "url": url} for n, url in enumerate(urls)]
+    articles += [{"source": f"More {n}", "url": f"https://m.example/{n}"} for n in range(5)]
+    data = {"title": "T", "story_count": 1, "stories": [{"id": "s-1", "title": "One", "articles": articles}]}
+    (tmp_path / "2025-04-16.json").write_text(json.dumps(data), encoding="utf-8")
+    feed_bytes = write_archive(tmp_path)["feed.xml"].read_bytes()
+    check_atom(feed_bytes)
+    content = BeautifulSoup(feedparser.parse(feed_bytes).entries[0].content[0].value, "html.parser")
+    assert [a["href"] for a in content.select("small a")] == [
+        "https://b.example/ok",
+        "https://m.example/0",
+        "https://m.example/1",
+    ]
+
+
+def test_the_atom_check_itself_rejects_a_broken_feed() -> None:
+    good = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><id>tag:x.example,2025:f</id><title>t</title>'
+        "<updated>2025-04-16T06:00:00Z</updated><author><name>a</name></author>{entries}</feed>"
+    )
+    entry = '<entry><id>tag:x.example,2025:{n}</id><title>e</title><updated>{when}</updated><link href="e"/></entry>'
+    check_atom(good.format(entries=entry.format(n=1, when="2025-04-16T06:00:00Z")).encode())
+    for broken in (
+        entry.format(n=1, when="2025-04-16T06:00:00Z") * 2,  # the same id twice
+        entry.format(n=1, when="16 April 2025"),  # not an RFC 3339 time
+        entry.format(n=1, when="2025-04-17T06:00:00Z"),  # an entry newer than the feed
+        "<entry><id>tag:x.example,2025:2</id><title>e</title><updated>2025-04-16T06:00:00Z</updated></entry>",
+    ):
+        with pytest.raises(AssertionError):
+            check_atom(good.format(entries=broken).encode())

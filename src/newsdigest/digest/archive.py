@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,10 @@ FEED_LIMIT = 30  # entries in the Atom feed: the newest digests only
 DEFAULT_ARCHIVE_TITLE = "News digests"
 _DIGEST_JSON = re.compile(r"^(\d{4}-\d{2}-\d{2})\.json$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the feed's updated time when there is no digest yet
+STORY_LINKS = 3  # article links per story in a feed entry: the first outlets, enough to read on
+_URL_LIMIT = 2048  # a longer article URL is left out of the feed rather than carried whole
+_PREVIOUS_FEED_LIMIT = 20_000_000  # a feed.xml larger than this is not ours: it is not read back
+_ATOM = "{http://www.w3.org/2005/Atom}"
 # Characters XML 1.0 does not allow at all, even escaped: a feed title carrying one would break the feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -37,6 +44,7 @@ class ArchiveStory:
     story_id: str
     title: str
     summary: str = ""
+    links: tuple[tuple[str, str], ...] = ()  # (outlet, article URL) of its first articles with a web address
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,27 @@ def _shown(value: object, limit: int) -> str:
     The files may come from an older version or another program, so the limits are applied again here.
     """
     return clip(strip_xml_forbidden(value), limit) if isinstance(value, str) else ""
+
+
+def _article_links(articles: object) -> tuple[tuple[str, str], ...]:
+    """(outlet, URL) of a story's first articles whose URL is a plain web address, one per outlet."""
+    if not isinstance(articles, list):
+        return ()
+    links: dict[str, str] = {}
+    for article in articles:
+        if len(links) >= STORY_LINKS:
+            break
+        url, source = (article.get("url"), article.get("source")) if isinstance(article, dict) else (None, None)
+        if not isinstance(url, str) or len(url) > _URL_LIMIT or _NOT_XML.search(url) or any(c.isspace() for c in url):
+            continue
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # "http://[::1" and the like: not a link a reader could follow
+            continue
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            continue
+        links.setdefault(_shown(source, TITLE_LIMIT) or parts.netloc, url)
+    return tuple(links.items())
 
 
 def _timestamp(value: object, fallback: datetime) -> datetime:
@@ -95,6 +124,7 @@ def read_entry(path: Path) -> ArchiveEntry | None:
                 strip_xml_forbidden(story.get("id", "")),
                 _shown(story.get("title"), TITLE_LIMIT),
                 _shown(story.get("summary"), SUMMARY_LIMIT),
+                _article_links(story.get("articles")),
             )
             for story in raw_stories
         )
@@ -163,6 +193,7 @@ def _view(entry: ArchiveEntry, base_url: str | None) -> dict[str, Any]:
                 "title": story.title,
                 "summary": story.summary,
                 "href": f"{page}#story-{quote(story.story_id, safe='')}" if has_html else None,
+                "links": [{"outlet": outlet, "url": url} for outlet, url in story.links],
             }
             for story in entry.stories
         ],
@@ -176,13 +207,53 @@ def entry_id(digest_date: date, base_url: str | None = None) -> str:
     return f"tag:{authority},{digest_date.isoformat()}:digest"
 
 
+def entry_fingerprint(element: ET.Element) -> str:
+    """A hash of a feed entry's content: every child but <updated>, so a rebuild can tell whether it changed."""
+    parts = [
+        [child.tag, sorted(child.attrib.items()), (child.text or "").strip()]
+        for child in element
+        if child.tag != f"{_ATOM}updated"
+    ]
+    return hashlib.sha256(json.dumps(parts, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def _feed_entries(feed_xml: str | bytes) -> dict[str, tuple[str, datetime | None]]:
+    """Entry id -> (fingerprint, updated time) of an Atom document; empty when it is not one we can read."""
+    try:
+        root = ET.fromstring(feed_xml)
+    except ET.ParseError:
+        return {}
+    found: dict[str, tuple[str, datetime | None]] = {}
+    for element in root.iter(f"{_ATOM}entry"):
+        entry_id = (element.findtext(f"{_ATOM}id") or "").strip()
+        updated = _timestamp((element.findtext(f"{_ATOM}updated") or "").strip(), _EPOCH)
+        if entry_id:
+            found[entry_id] = (entry_fingerprint(element), updated if updated != _EPOCH else None)
+    return found
+
+
+def read_feed_times(path: Path) -> dict[str, tuple[str, datetime | None]]:
+    """Entry id -> (content fingerprint, updated time) of the feed.xml already written; empty if none or unreadable."""
+    try:
+        if path.stat().st_size > _PREVIOUS_FEED_LIMIT:
+            return {}
+        return _feed_entries(path.read_bytes())
+    except OSError:
+        return {}
+
+
 def render_archive(
     entries: list[ArchiveEntry],
     title: str | None = None,
     base_url: str | None = None,
     templates: Path | None = None,
+    previous: Mapping[str, tuple[str, datetime | None]] | None = None,
 ) -> dict[str, str]:
-    """The archive page and the Atom feed for these entries (newest first), keyed by file name."""
+    """The archive page and the Atom feed for these entries (newest first), keyed by file name.
+
+    `previous` (read_feed_times of the last feed) keeps an entry's <updated> where its content is
+    unchanged: re-running a day that gives the same digest leaves the feed byte for byte as it was.
+    """
     env = _environment(templates or default_templates_dir())
     views = [_view(entry, None) for entry in entries]  # the page sits next to the digests: relative links
     heading = (
@@ -190,23 +261,42 @@ def render_archive(
         if title
         else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
     )
-    feed_views = [_view(entry, base_url) for entry in entries[:FEED_LIMIT]]
     authority = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else "newsdigest"
     context = {
         "title": heading,
         "entries": views,
-        "feed_entries": feed_views,
         "feed_id": f"tag:{authority},2025:digests",
-        "feed_updated": _rfc3339(max((entry.updated for entry in entries[:FEED_LIMIT]), default=_EPOCH)),
         "feed_file": FEED_NAME,
         "index_href": _link(INDEX_NAME, base_url),
         "feed_href": _link(FEED_NAME, base_url),
         "absolute": base_url is not None,
         "total_stories": sum(entry.story_count for entry in entries),
     }
+    feed_template = env.get_template("feed.xml.j2")
+
+    def feed(shown: list[ArchiveEntry]) -> str:
+        return feed_template.render(
+            **context,
+            feed_entries=[_view(entry, base_url) for entry in shown],
+            feed_updated=_rfc3339(max((entry.updated for entry in shown), default=_EPOCH)),
+        )
+
+    shown = entries[:FEED_LIMIT]
+    feed_xml = feed(shown)
+    if previous:
+        # The generated time changes on every re-run; what a reader cares about is whether the entry did.
+        now_seen = _feed_entries(feed_xml)
+        kept = []
+        for entry in shown:
+            key = entry_id(entry.digest_date, base_url)
+            old_print, old_time = previous.get(key, ("", None))
+            same = old_time is not None and now_seen.get(key, ("", None))[0] == old_print
+            kept.append(replace(entry, updated=old_time) if same and old_time is not None else entry)
+        if kept != shown:
+            feed_xml = feed(kept)
     return {
         INDEX_NAME: env.get_template("archive.html.j2").render(**context),
-        FEED_NAME: env.get_template("feed.xml.j2").render(**context),
+        FEED_NAME: feed_xml,
     }
 
 
@@ -214,7 +304,10 @@ def write_archive(
     out_dir: Path, title: str | None = None, base_url: str | None = None, templates: Path | None = None
 ) -> dict[str, Path]:
     """Rebuild index.html and feed.xml in the digest folder from the digests in it, atomically."""
-    rendered = render_archive(scan_digests(out_dir), title=title, base_url=base_url, templates=templates)
+    previous = read_feed_times(out_dir / FEED_NAME)
+    rendered = render_archive(
+        scan_digests(out_dir), title=title, base_url=base_url, templates=templates, previous=previous
+    )
     paths: dict[str, Path] = {}
     for name, text in rendered.items():
         write_atomic(out_dir / name, text)
