@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from newsdigest.claims.extract import extract_claims
+from newsdigest.claims.merge import merge_paraphrases
 from newsdigest.claims.rank import STORY_CLAIM_SCORE_CAP
 from newsdigest.claims.rankers import EXTRACTIVE, ClaimRanker, ExtractiveRanker, make_ranker
 from newsdigest.config.records import SummarizerSettings
@@ -70,6 +71,7 @@ def story_from_articles(
     for article in articles:
         for claim in extract_claims(article.text, article.article_id, article.source):
             candidates.append(replace(claim, outlets=tuple(carriers[article.article_id])))
+    candidates = merge_paraphrases(candidates)  # one claim told by several outlets is shown once, with them all
     title = articles[0].title if articles else story_id
     claims = ranker.story_claims(articles, candidates, carriers, word_budget, story=title) if ranker else None
     if not claims:
