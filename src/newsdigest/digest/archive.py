@@ -7,7 +7,7 @@ import json
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -174,7 +174,24 @@ def _environment(templates: Path) -> Environment:
     )
 
 
-def _view(entry: ArchiveEntry, base_url: str | None) -> dict[str, Any]:
+def story_days(entries: Sequence[ArchiveEntry]) -> dict[str, list[ArchiveEntry]]:
+    """Each story id with the digests that carry it, oldest first: a continuing story's days, to link together."""
+    days: dict[str, list[ArchiveEntry]] = {}
+    for entry in sorted(entries, key=lambda item: item.digest_date):
+        for story in entry.stories:
+            days.setdefault(story.story_id, []).append(entry)
+    return days
+
+
+def _story_href(entry: ArchiveEntry, story_id: str, base_url: str | None) -> str | None:
+    if "html" not in entry.files:
+        return None
+    return f"{_link(f'{entry.digest_date.isoformat()}.html', base_url)}#story-{quote(story_id, safe='')}"
+
+
+def _view(
+    entry: ArchiveEntry, base_url: str | None, days: Mapping[str, list[ArchiveEntry]] | None = None
+) -> dict[str, Any]:
     stem = entry.digest_date.isoformat()
     has_html = "html" in entry.files
     page = _link(f"{stem}.{'html' if has_html else 'json'}", base_url)
@@ -194,6 +211,12 @@ def _view(entry: ArchiveEntry, base_url: str | None) -> dict[str, Any]:
                 "summary": story.summary,
                 "href": f"{page}#story-{quote(story.story_id, safe='')}" if has_html else None,
                 "links": [{"outlet": outlet, "url": url} for outlet, url in story.links],
+                # The story's other days in the archive (a continuing story keeps its id): date and anchor.
+                "days": [
+                    {"date": other.digest_date.isoformat(), "href": _story_href(other, story.story_id, base_url)}
+                    for other in (days or {}).get(story.story_id, [])
+                    if other.digest_date != entry.digest_date
+                ],
             }
             for story in entry.stories
         ],
@@ -255,7 +278,8 @@ def render_archive(
     unchanged: re-running a day that gives the same digest leaves the feed byte for byte as it was.
     """
     env = _environment(templates or default_templates_dir())
-    views = [_view(entry, None) for entry in entries]  # the page sits next to the digests: relative links
+    days = story_days(entries)
+    views = [_view(entry, None, days) for entry in entries]  # the page sits next to the digests: relative links
     heading = (
         clip(strip_xml_forbidden(title), TITLE_LIMIT)
         if title
