@@ -42,31 +42,44 @@ _PARAGRAPH = re.compile(r"\n\s*\n|\n")
 LEAD_MIN_WORDS = 15  # a shorter first paragraph is a dateline, a byline or a boilerplate line, not a lead
 NEW_LEAD_SHARE = 0.3  # of the lead's content words, absent from the earlier article (a follow-up reuses the rest)
 NEW_LEAD_FACTS = 2  # names or figures of the lead absent from the earlier article
+OLD_TEXT_SHARE = 0.7  # of the next paragraph's content words, found in the earlier article
+
+
+def lead_paragraphs(text: str) -> list[str]:
+    """The article's paragraphs of at least LEAD_MIN_WORDS words, in order (the first is its lead)."""
+    return [paragraph for paragraph in _PARAGRAPH.split(text) if len(paragraph.split()) >= LEAD_MIN_WORDS]
 
 
 def lead_paragraph(text: str) -> str:
     """The article's first paragraph of at least LEAD_MIN_WORDS words ("" when there is none)."""
-    for paragraph in _PARAGRAPH.split(text):
-        if len(paragraph.split()) >= LEAD_MIN_WORDS:
-            return paragraph
-    return ""
+    paragraphs = lead_paragraphs(text)
+    return paragraphs[0] if paragraphs else ""
+
+
+def _content(paragraph: str) -> list[str]:
+    return [term for term in story_terms("", paragraph) if term[0] == "W"]
 
 
 def new_lead(document: NewDocument, earlier: Mapping[str, int]) -> bool:
     """Whether the document opens with a paragraph the earlier article (its story terms) does not have.
 
     A good share of the lead's content words and at least two of its names or figures must be new: a re-written
-    first paragraph ("Greece has repaid ...") over an old text, not a headline swap or a copy editor's fix.
+    first paragraph ("Greece has repaid ...") over an old text, not a headline swap or a copy editor's fix. And
+    the paragraph after it must be the earlier article's (most of its words in the earlier terms, which cover
+    the earlier article's opening): a new lead over the old text, not a copy that starts further in.
     """
-    lead = lead_paragraph(document.text)
-    if not lead:
+    paragraphs = lead_paragraphs(document.text)
+    if len(paragraphs) < 2:
         return False
-    terms = story_terms("", lead)
+    terms = story_terms("", paragraphs[0])
     content = [term for term in terms if term[0] == "W"]
     facts = [term for term in terms if term[0] in "EN" and term not in earlier]
     if not content or len(facts) < NEW_LEAD_FACTS:
         return False
-    return sum(term not in earlier for term in content) >= NEW_LEAD_SHARE * len(content)
+    if sum(term not in earlier for term in content) < NEW_LEAD_SHARE * len(content):
+        return False
+    following = _content(paragraphs[1])
+    return bool(following) and sum(term in earlier for term in following) >= OLD_TEXT_SHARE * len(following)
 
 
 def _features_of_batch(batch: list[NewDocument]) -> list[DocumentFeatures]:
