@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from newsdigest.digest.assemble import story_from_articles
 from newsdigest.models import Article, NewDocument, StoredArticle
 from newsdigest.stories.assign import assign_stories
-from tests.test_story_grouping import FOLLOW_UP_LEAD, LOAN_BODY
+from tests.test_story_grouping import FOLLOW_UP_LEAD, LOAN_BODY, QUAKE_A1, QUAKE_A2
 
 DAY = date(2025, 3, 6)
 START = datetime(2025, 3, 6, 7, 0, tzinfo=UTC)
@@ -50,6 +50,21 @@ def test_a_single_report_has_nothing_new() -> None:
 
 
 def test_another_outlets_report_within_hours_is_not_news() -> None:
+    # Written independently (not a re-written copy), two hours apart: other details, not a development.
+    items = _items(
+        [
+            ("a1", "ledger", QUAKE_A1.title, QUAKE_A1.text),
+            ("a2", "courier", QUAKE_A2.title, QUAKE_A2.text),
+        ],
+        hours=2,
+    )
+    assert items[0].dedup.story_id == items[1].dedup.story_id
+    story = story_from_articles(items[0].dedup.story_id, items, DAY, word_budget=120)
+    assert story.title == QUAKE_A1.title
+    assert not any(claim.is_new for claim in story.claims)
+
+
+def test_a_re_written_copy_is_news_even_within_hours() -> None:
     items = _items(
         [
             ("o", "ledger", "Arvenland seeks bridging loan", LOAN_BODY),
@@ -58,5 +73,5 @@ def test_another_outlets_report_within_hours_is_not_news() -> None:
         hours=2,
     )
     story = story_from_articles(items[0].dedup.story_id, items, DAY, word_budget=120)
-    assert story.title == "Arvenland seeks bridging loan"
-    assert not any(claim.is_new for claim in story.claims)
+    assert story.title == "Arvenland repays bondholders"
+    assert story.claims[0].is_new and story.claims[0].article_id == "f"

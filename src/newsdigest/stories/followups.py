@@ -1,10 +1,10 @@
 """Follow-ups: which of a story's claims are news since its first report, shown first and marked new.
 
-A claim is new when its article is not the story's first report, came at least FOLLOW_UP_AFTER after it and
-was first seen in this digest, and the claim brings at least two names or figures that none of the story's
-earlier articles had (their stored story terms).
-A story with a new claim takes the headline of the latest article that brought one, so that its title follows
-its latest development.
+A claim is new when its article is not the story's first report, came at least FOLLOW_UP_AFTER after it (or
+re-writes an earlier report under a new lead) and was first seen in this digest, and the claim brings at
+least two names or figures that none of the story's earlier articles had (their stored story terms). A story
+with a new claim takes the headline of the latest article that brought one, so that its title follows its
+latest development.
 """
 
 from __future__ import annotations
@@ -15,10 +15,12 @@ from datetime import date, timedelta
 
 from newsdigest.models import Claim, StoredArticle
 from newsdigest.stories.grouping import story_terms
+from newsdigest.stories.nearcopy import estimated_jaccard
 
 NEW_FACTS = 2  # names or figures a claim must add to what the story's earlier articles said
 # Reports of one event by several outlets within hours differ in details without being news of it.
 FOLLOW_UP_AFTER = timedelta(hours=6)
+REWRITE_JACCARD = 0.5  # estimated word 5-gram Jaccard of a re-written copy with the report it re-writes
 
 
 def _facts(text: str) -> set[str]:
@@ -46,10 +48,21 @@ def new_claims(
         known_before[item.article.article_id] = set(seen)
         seen.update(term for term in item.dedup.terms if term[0] in "END")
     first = originals[0].article.published or originals[0].first_seen
+
+    def follows_up(index: int) -> bool:
+        item = originals[index]
+        if (item.article.published or item.first_seen) - first >= FOLLOW_UP_AFTER:
+            return True
+        # A re-written copy of an earlier report (dedup kept it for its new lead) is news whenever it comes.
+        return any(
+            estimated_jaccard(item.dedup.signature, earlier.dedup.signature) >= REWRITE_JACCARD
+            for earlier in originals[:index]
+        )
+
     fresh = {
-        item.article.article_id
-        for item in originals[1:]
-        if item.digest_date == digest_date and (item.article.published or item.first_seen) - first >= FOLLOW_UP_AFTER
+        originals[index].article.article_id
+        for index in range(1, len(originals))
+        if originals[index].digest_date == digest_date and follows_up(index)
     }
     order = {item.article.article_id: index for index, item in enumerate(originals)}
 
