@@ -152,6 +152,18 @@ def _build(server: FaultServer, tmp_path: Path) -> tuple[Path, list[GoodArticle]
     serve("links-to-private-addresses", fixed(200, rss(unsafe)), fetch_pages=True)
     deliver(unsafe)
 
+    # The site's robots.txt keeps us off some article pages: those entries keep their feed text,
+    # except for a source configured with respect_robots = false.
+    server.routes["/robots.txt"] = fixed(200, "User-agent: *\nDisallow: /articles/private\n", "text/plain")
+    for prefix, name in (("private", "robots-disallowed"), ("privateok", "robots-ignored")):
+        items = _items(prefix, 2, server)
+        for item in items:
+            page = f"<html><body><article><h1>{item['title']}</h1><p>{item['description']}</p></article></body></html>"
+            server.routes[item["link"].split(str(server.port), 1)[1]] = fixed(200, page, "text/html; charset=utf-8")
+            item["description"] = item["description"][:400]  # a teaser: the page is wanted
+        serve(name, fixed(200, rss(items)), fetch_pages=True)
+        deliver(items)
+
     # Bad sources.
     serve("slow-drip", slow_drip)
     serve("reset-mid-body", reset_mid_body)
@@ -188,6 +200,7 @@ def _build(server: FaultServer, tmp_path: Path) -> tuple[Path, list[GoodArticle]
     ]
     for name, url, fetch_pages in sources:
         lines += ["[[sources]]", f'name = "{name}"', f'url = "{url}"', f"fetch_pages = {str(fetch_pages).lower()}"]
+        lines += ["respect_robots = false"] if name == "robots-ignored" else []
     config = tmp_path / "faults.toml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return config, good
@@ -280,6 +293,16 @@ def test_unsafe_entry_links_are_not_followed(fault_runs: dict[str, Any]) -> None
     assert "file:///etc/passwd" not in texts  # nor linked
     assert "http://10.1.2.3/internal/report.html" in delivered  # listed, from its feed teaser only
     assert not any(path.startswith("/internal") for path in fault_runs["server"].hits)
+
+
+def test_pages_robots_txt_disallows_are_not_fetched(fault_runs: dict[str, Any]) -> None:
+    hits, delivered = fault_runs["hits_after_first"], _delivered(fault_runs["first_json"])
+    assert not [path for path in hits if path.startswith("/articles/private-")]
+    assert all(fault_runs["server"].url(f"/articles/private-{n}.html") in delivered for n in range(2))
+    # robots.txt is read once for the run, whatever the number of batches and threads.
+    assert hits["/robots.txt"] == 1
+    # The source that opted out of robots.txt had its pages fetched.
+    assert all(hits.get(f"/articles/privateok-{n}.html") == 1 for n in range(2))
 
 
 def test_memory_stays_bounded(fault_runs: dict[str, Any]) -> None:

@@ -92,4 +92,6 @@ def test_the_host_limit_still_holds(http_server: LocalServer) -> None:
     assert [a.extraction for a in articles] == ["page"] * 4
     # One connection to the host: the four slow pages cannot overlap.
     assert most_in_flight == 1
-    assert len(http_server.requests) == 4
+    # The four pages and the host's robots.txt, read once for the whole batch.
+    assert sorted(path for path, _ in http_server.requests)[-1:] == ["/robots.txt"]
+    assert len(http_server.requests) == 5

@@ -39,6 +39,7 @@ class Source:
     location: str  # URL, file: URL or local path (already resolved against the config folder)
     kind: SourceKind = SourceKind.FEED
     fetch_pages: bool = True  # fetch the article page when the feed carries only a teaser
+    respect_robots: bool = True  # article pages only where the site's robots.txt allows
     category: str | None = None  # groups stories into sections and OPML folders
     watch: WatchList = field(default_factory=WatchList)
     max_stories: int | None = None  # a noisy source leads at most this many stories

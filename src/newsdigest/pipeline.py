@@ -30,7 +30,7 @@ from newsdigest.models import (
     SourceStatus,
     Validators,
 )
-from newsdigest.sources.fetch import Fetcher
+from newsdigest.sources.fetch import Fetcher, robots_for_run
 from newsdigest.sources.health import footer_reason, is_due, updated_health, waiting_result
 from newsdigest.sources.readers import read_source
 from newsdigest.sources.window import Window, digest_window, resolve_digest_date, select_new_entries
@@ -222,8 +222,11 @@ def clean_batch(
         stored = process_line_cache().counts((config.state, min_pages, run), revision, keys, load)
         for key, counts in stored.items():
             memories.for_source(key, counts)
-    with Fetcher(config.fetch, trusted_hosts=config.source_hosts()) as fetcher:
-        articles, warnings = build_articles(entries, fetcher, set(page_sources), memories)
+    # One robots.txt read per site and run in this process (a run without a name: per batch).
+    robots = robots_for_run(memory_revision[0]) if memory_revision[0] else None
+    exempt = {source.name for source in config.sources if not source.respect_robots}
+    with Fetcher(config.fetch, trusted_hosts=config.source_hosts(), robots=robots) as fetcher:
+        articles, warnings = build_articles(entries, fetcher, set(page_sources), memories, robots_exempt=exempt)
     # The lines learned go back to the caller, which stores them with the chunk's articles: one writer,
     # so cleaning batches never wait on (or time out against) the store's write lock.
     return CleanedBatch(articles, memories.learned() if memories is not None else {}, list(warnings))

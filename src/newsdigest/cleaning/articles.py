@@ -5,16 +5,16 @@ The pages a batch needs are fetched together first (PrefetchedPages), then each 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
 from newsdigest.cleaning.boilerplate import MemoryBank, source_key
 from newsdigest.cleaning.extract import clean_page
 from newsdigest.cleaning.flat import clean_feed_html, clean_text, word_count
 from newsdigest.errors import FetchError
 from newsdigest.models import Article, FeedEntry, Fetched
-from newsdigest.sources.fetch import redact_url
+from newsdigest.sources.fetch import Fetcher, redact_url
 from newsdigest.stories.urls import article_key, canonical_url
 
 # Feed content shorter than this is a teaser: the page is fetched for the full text.
@@ -30,6 +30,12 @@ class PageSource(Protocol):
     def fetch(self, location: str, *, from_feed: bool = False) -> Fetched: ...
 
 
+class RobotsPageSource(PageSource, Protocol):
+    """A page source that can also be told to ask each site's robots.txt first (a Fetcher)."""
+
+    def fetch(self, location: str, *, from_feed: bool = False, robots: bool = False) -> Fetched: ...
+
+
 class PrefetchedPages:
     """A batch's article pages fetched at once on a few threads, handed out as build_article asks.
 
@@ -38,8 +44,16 @@ class PrefetchedPages:
     The fetcher's per-host gate still spaces the requests to each host.
     """
 
-    def __init__(self, fetcher: PageSource, urls: Sequence[str], threads: int = PAGE_FETCH_THREADS) -> None:
+    def __init__(
+        self,
+        fetcher: PageSource | RobotsPageSource,
+        urls: Sequence[str],
+        threads: int = PAGE_FETCH_THREADS,
+        robots_exempt: Collection[str] = frozenset(),
+    ) -> None:
         self.fetcher = fetcher
+        # Pages fetched without asking robots.txt: those of sources configured with respect_robots = false.
+        self.robots_exempt = robots_exempt
         self.pages: dict[str, Fetched | FetchError] = {}
         unique = list(dict.fromkeys(urls))
         if unique:
@@ -48,7 +62,9 @@ class PrefetchedPages:
 
     def _attempt(self, url: str) -> Fetched | FetchError:
         try:
-            return self.fetcher.fetch(url, from_feed=True)
+            if url in self.robots_exempt or not _asks_robots(self.fetcher):
+                return self.fetcher.fetch(url, from_feed=True)
+            return self.fetcher.fetch(url, from_feed=True, robots=True)
         except FetchError as exc:
             return exc
 
@@ -60,6 +76,11 @@ class PrefetchedPages:
         if isinstance(page, FetchError):
             raise page
         return page
+
+
+def _asks_robots(fetcher: PageSource | RobotsPageSource) -> TypeGuard[RobotsPageSource]:
+    """Whether the page source can check robots.txt (a Fetcher can; a test's stand-in may not)."""
+    return isinstance(fetcher, Fetcher)
 
 
 def _needs_page(entry: FeedEntry, fetch_pages: bool) -> bool:
@@ -116,12 +137,22 @@ def build_article(
 
 
 def build_articles(
-    entries: Sequence[FeedEntry], fetcher: PageSource, page_sources: set[str], memories: MemoryBank | None = None
+    entries: Sequence[FeedEntry],
+    fetcher: PageSource | RobotsPageSource,
+    page_sources: set[str],
+    memories: MemoryBank | None = None,
+    robots_exempt: Collection[str] = frozenset(),
 ) -> tuple[list[Article], list[str]]:
-    """Articles for a batch of entries, and the warnings met on the way."""
+    """Articles for a batch of entries, and the warnings met on the way.
+
+    Article pages are fetched only where the site's robots.txt allows, except for the sources
+    named in `robots_exempt`; a refused page leaves the entry with the feed's own text.
+    """
     articles: list[Article] = []
     warnings: list[str] = []
-    pages = PrefetchedPages(fetcher, [e.url for e in entries if e.url and _needs_page(e, e.source in page_sources)])
+    wanted = [e for e in entries if e.url and _needs_page(e, e.source in page_sources)]
+    exempt_urls = {e.url for e in wanted if e.url and e.source in robots_exempt}
+    pages = PrefetchedPages(fetcher, [e.url for e in wanted if e.url], robots_exempt=exempt_urls)
     for entry in entries:
         article, warning = build_article(entry, pages, entry.source in page_sources, memories)
         articles.append(article)

@@ -208,6 +208,7 @@ def _read_sources(raw: object, base: Path) -> tuple[tuple[Source, ...], list[Pro
                 location=location,
                 kind=entry.kind,
                 fetch_pages=entry.fetch_pages,
+                respect_robots=entry.respect_robots,
                 category=entry.category,
                 watch=entry.watch_list(),
                 max_stories=entry.max_stories,

@@ -252,6 +252,7 @@ class SourceTable(WatchTable):
     path: str | None = key(None, "a local file or folder, relative to the configuration file", checks.non_empty)
     kind: SourceKind = key(SourceKind.FEED, "feed (RSS, Atom, JSON Feed) or text (flattened article text)")  # noqa: RUF009
     fetch_pages: bool = key(True, "fetch the article page when the feed carries only a teaser")
+    respect_robots: bool = key(True, "fetch article pages only where the site's robots.txt allows")
     category: str | None = key(None, "groups stories into sections and OPML folders", checks.stripped_or_none)
     max_stories: int | None = key(
         None, "a noisy source leads at most this many stories", checks.at_least(1), checks.at_most(10_000)

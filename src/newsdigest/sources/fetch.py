@@ -1,4 +1,4 @@
-"""Fetching: http(s) through httpx with time and size caps, politeness, an SSRF guard, local files and mirrors."""
+"""Fetching: http(s) through httpx with caps, politeness, an address guard, robots.txt, local files and mirrors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import ClassVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 import httpx
+from protego import Protego
 
 from newsdigest.config.records import FetchSettings
 from newsdigest.errors import FetchError
@@ -23,6 +26,9 @@ from newsdigest.models import Fetched, Validators
 MAX_REDIRECTS = 5
 _REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Only the start of a robots.txt is read, as the big crawlers do (RFC 9309 asks for at least 500 KiB).
+ROBOTS_MAX_BYTES = 512_000
+ROBOTS_RUNS_KEPT = 4  # runs whose robots.txt answers a process keeps (a `serve` process runs day after day)
 
 
 _SECRET_PARAMS = re.compile(
@@ -127,6 +133,78 @@ class HostGate:
         return semaphore
 
 
+class _StatusError(FetchError):
+    """A FetchError for an HTTP error status; robots.txt handling needs the code, everyone else the message."""
+
+    def __init__(self, message: str, status: int, *, retryable: bool = False, retry_after: float | None = None) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RobotsAnswer:
+    """What one origin's robots.txt says: its rules, or a refusal of every page for this run."""
+
+    rules: Protego | None = None  # None with no refusal: no robots.txt (4xx), every page allowed
+    refusal: str | None = None  # the robots.txt could not be read (5xx, timeout): no page this run
+
+    def refuses(self, url: str, user_agent: str) -> str | None:
+        """Why the page may not be fetched, or None when it may."""
+        if self.refusal is not None:
+            return self.refusal
+        if self.rules is not None and not self.rules.can_fetch(url, user_agent):
+            return "disallowed by robots.txt"
+        return None
+
+
+class RobotsCache:
+    """robots.txt answers per origin (scheme, host, port), each fetched once; shared by the fetchers of a run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._answers: dict[str, RobotsAnswer] = {}
+        self._loading: dict[str, threading.Lock] = {}
+        self.fetches = 0  # robots.txt requests made through this cache (tests count them)
+
+    def answer(self, origin: str, load: Callable[[], RobotsAnswer]) -> RobotsAnswer:
+        """The origin's answer, loading it once even when several threads ask at the same time."""
+        with self._lock:
+            if origin in self._answers:
+                return self._answers[origin]
+            origin_lock = self._loading.setdefault(origin, threading.Lock())
+        with origin_lock:
+            with self._lock:
+                if origin in self._answers:
+                    return self._answers[origin]
+                self.fetches += 1
+            answer = load()
+            with self._lock:
+                self._answers[origin] = answer
+            return answer
+
+
+_RUN_ROBOTS: dict[str, RobotsCache] = {}
+_RUN_ROBOTS_LOCK = threading.Lock()
+
+
+def robots_for_run(run: str) -> RobotsCache:
+    """The robots.txt cache every fetcher of this run shares in this process (a new run reads them again)."""
+    # Reached by name, like the boilerplate line cache: a task sent to a Dask worker finds that process's own.
+    with _RUN_ROBOTS_LOCK:
+        cache = _RUN_ROBOTS.get(run)
+        if cache is None:
+            cache = _RUN_ROBOTS[run] = RobotsCache()
+            while len(_RUN_ROBOTS) > ROBOTS_RUNS_KEPT:
+                del _RUN_ROBOTS[next(iter(_RUN_ROBOTS))]
+        return cache
+
+
+def parse_robots(content: bytes) -> RobotsAnswer:
+    """The rules of a robots.txt body (its first ROBOTS_MAX_BYTES); lines that are not rules are ignored."""
+    text = content[:ROBOTS_MAX_BYTES].decode("utf-8", errors="replace")
+    return RobotsAnswer(rules=Protego.parse(text))
+
+
 def local_path_for(location: str) -> Path | None:
     """The filesystem path a location names, or None when it is a network URL."""
     if location.startswith("file:"):
@@ -144,8 +222,10 @@ class Fetcher:
         settings: FetchSettings,
         transport: httpx.BaseTransport | None = None,
         trusted_hosts: frozenset[str] = frozenset(),
+        robots: RobotsCache | None = None,
     ) -> None:
         self.settings = settings
+        self.robots = robots if robots is not None else RobotsCache()
         # Origins ("http://10.0.0.5:8080", see origin_of) of the configured sources: the user chose
         # them, private or not. Trust is the source's scheme, host and port, never the host's other
         # ports; a bare host name here (no "://") still trusts the whole host, for callers that name one.
@@ -181,11 +261,15 @@ class Fetcher:
                     return candidate
         return None
 
-    def fetch(self, location: str, *, from_feed: bool = False, validators: Validators | None = None) -> Fetched:
+    def fetch(
+        self, location: str, *, from_feed: bool = False, validators: Validators | None = None, robots: bool = False
+    ) -> Fetched:
         """Fetch a URL, file: URL or path; raise FetchError with a readable reason on failure.
 
         A location taken from a feed (an entry's link) is never read from the local disk, and
-        goes to the network only when its host is public or trusted.
+        goes to the network only when its host is public or trusted. With `robots`, each URL
+        requested (redirects too) must be allowed by its site's robots.txt; mirrors and files
+        are read without asking, since no site is visited.
         """
         path = None if from_feed else local_path_for(location)
         if path is None:
@@ -193,7 +277,7 @@ class Fetcher:
             if path is None:
                 # A configured source's own origin is the user's choice; where it redirects is not.
                 trusted = frozenset() if from_feed else frozenset({origin_of(location) or ""}) - {""}
-                return self._fetch_http(location, validators, trusted)
+                return self._fetch_http(location, validators, trusted, robots=robots)
         return self._read_local(path, location)
 
     def _read_local(self, path: Path, location: str) -> Fetched:
@@ -224,9 +308,52 @@ class Fetcher:
             check_public_host(host)
         return host
 
+    def robots_refusal(self, url: str) -> str | None:
+        """Why the site's robots.txt forbids this URL to our User-Agent, or None when it allows it.
+
+        The robots.txt is fetched once per origin through the same caps, redirects and address
+        guard as a page. 2xx: its rules. 4xx other than 429 (none there): every page allowed.
+        5xx, 429, a timeout or a network error: no page of that origin this run, as RFC 9309 and
+        Google treat an unreachable robots.txt (a full disallow until it can be read again; the
+        next run asks again).
+        """
+        origin = origin_of(url)
+        if origin is None:
+            return None
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port is not None and parts.port != _DEFAULT_PORTS[parts.scheme.lower()]:
+            netloc += f":{parts.port}"
+        robots_url = f"{parts.scheme.lower()}://{netloc}/robots.txt"
+
+        def load() -> RobotsAnswer:
+            try:
+                fetched = self._fetch_http(robots_url)
+            except _StatusError as exc:
+                if exc.status == 429 or exc.status >= 500:
+                    return RobotsAnswer(refusal=f"{robots_url} could not be read ({exc}): no page of it this run")
+                return RobotsAnswer()
+            except FetchError as exc:
+                return RobotsAnswer(refusal=f"{robots_url} could not be read ({exc}): no page of it this run")
+            return parse_robots(fetched.content)
+
+        answer = self.robots.answer(origin, load)
+        reason = answer.refuses(url, self.settings.user_agent)
+        return f"{reason} ({robots_url})" if reason is not None and answer.refusal is None else reason
+
     def _fetch_http(
-        self, url: str, validators: Validators | None = None, trusted: frozenset[str] = frozenset()
+        self,
+        url: str,
+        validators: Validators | None = None,
+        trusted: frozenset[str] = frozenset(),
+        *,
+        robots: bool = False,
     ) -> Fetched:
+        # The first URL's robots.txt is read before the page's own clock starts.
+        first_refusal = self.robots_refusal(url) if robots else None
+        if first_refusal is not None:
+            raise FetchError(first_refusal)
         deadline = time.monotonic() + self.settings.total_timeout
         headers = {}
         if validators and validators.etag:
@@ -236,8 +363,11 @@ class Fetcher:
         watchdog = _Watchdog(self.settings.total_timeout)
         over_time = f"took longer than {self.settings.total_timeout:.0f} s in all"
         try:
-            for _hop in range(MAX_REDIRECTS + 1):
+            for hop in range(MAX_REDIRECTS + 1):
                 host = self._check_target(url, trusted)
+                refusal = self.robots_refusal(url) if robots and hop else None  # where a redirect leads
+                if refusal is not None:
+                    raise FetchError(refusal)
                 semaphore = self.gate.enter(host)
                 try:
                     extensions = {"trace": watchdog.trace}
@@ -275,7 +405,7 @@ class Fetcher:
             reason = f"HTTP {response.status_code} {response.reason_phrase}".strip()
             if retry_after is not None:
                 reason += f", asked to retry after {retry_after:.0f} s"
-            raise FetchError(reason, retryable=retryable, retry_after=retry_after)
+            raise _StatusError(reason, response.status_code, retryable=retryable, retry_after=retry_after)
         if response.status_code >= 300 or response.status_code < 200:
             raise FetchError(f"unexpected HTTP {response.status_code} {response.reason_phrase}".strip())
         declared = response.headers.get("content-length")
