@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from newsdigest import __version__
 from newsdigest.config.load import load_config_once
@@ -194,7 +193,7 @@ def open_command(args: argparse.Namespace) -> int:
 
 def sources_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest sources [list|add|remove|import-opml|export-opml]`."""
-    from newsdigest.sources.fetch import Fetcher
+    from newsdigest.sources.fetch import Fetcher, origin_of
     from newsdigest.sources.manage import NewSource, add_sources, discover_feed, read_opml, remove_source, write_opml
     from newsdigest.sources.report import sources_table
 
@@ -204,8 +203,9 @@ def sources_command(config: Config, args: argparse.Namespace) -> int:
         print(sources_table(config.with_overrides(state=args.state)))
     elif action == "add":
         # The page the user named is trusted; the feed it advertises on the same host is too.
-        own_host = frozenset({(urlsplit(args.url).hostname or "").lower()})
-        with Fetcher(config.fetch, trusted_hosts=own_host) as fetcher:
+        # Trust (for a private address) is the named page's origin: scheme, host and port, as for sources.
+        own_origin = frozenset(origin for origin in (origin_of(args.url),) if origin)
+        with Fetcher(config.fetch, trusted_hosts=own_origin) as fetcher:
             feed_url, title = discover_feed(args.url, fetcher)
         added = add_sources(path, [NewSource(name=args.name or title, url=feed_url, category=args.category)])
         if not added:
