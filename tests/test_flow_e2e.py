@@ -272,3 +272,15 @@ def test_task_runs_record_no_input_references(seeds_runs: dict[str, Any]) -> Non
     for run in task_runs:
         # Unquoted, a batch's 25 entries each listed the read-source run it came from (about 10 KB).
         assert all(not references for references in run.task_inputs.values()), (run.name, run.task_inputs)
+
+
+def test_a_deployment_run_refuses_an_empty_state_file_before_reading(prefect_harness: None, tmp_path: Path) -> None:
+    """Deployments and serve start the flow without the command line's store check: the flow checks it itself."""
+    from newsdigest.errors import StoreError
+    from newsdigest.flow import daily_digest
+
+    state = tmp_path / "state.sqlite"
+    state.write_bytes(b"")  # a truncated copy: opening it would silently start a new history
+    with pytest.raises(StoreError, match="empty"):
+        daily_digest(config_path=str(SEEDS / "sources.toml"), out_dir=str(tmp_path / "d"), state=str(state))
+    assert state.stat().st_size == 0 and not (tmp_path / "d").exists()

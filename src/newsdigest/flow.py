@@ -27,6 +27,7 @@ from newsdigest.errors import FetchError
 from newsdigest.models import Article, FeedEntry, Source, SourceHealth, SourceResult, SourceStatus, Validators
 from newsdigest.pipeline import LearnedLines, RunPlan, RunSummary
 from newsdigest.sources.window import Window
+from newsdigest.store import check_store_once
 from newsdigest.stories.assign import StoryAssigner
 
 # Task arguments are passed quoted: Prefect would otherwise walk every entry, article and setting
@@ -282,6 +283,10 @@ def daily_digest(
         dry_run=dry_run,
     )
     config, day, now = plan.config, plan.day, plan.now
+    if not (dry_run and config.state == "sqlite://"):
+        # Deployments and `serve` reach here without the command line's check: a damaged, empty or
+        # read-only store is refused now, before anything is fetched or written.
+        check_store_once(config.state, write=not dry_run)
     previous = load_health_task(config.state)
     progress.reporter().start("sources", len(config.sources))
     clock = pipeline.StageClock()

@@ -700,3 +700,15 @@ def check_store(state: str, *, write: bool = True) -> None:
             if "attempt to write a readonly database" in message or "read-only" in message:
                 raise StoreError(f"the state store {shown} cannot be written: {message.split(': ', 1)[-1]}") from None
             raise
+    _checked.add((state, write))
+
+
+# Stores this process has checked (state, write): the command line checks before Prefect starts, and
+# the flow, which deployments and `serve` start without the command line, does not check them again.
+_checked: set[tuple[str, bool]] = set()
+
+
+def check_store_once(state: str, *, write: bool = True) -> None:
+    """check_store, unless this process already checked the same store for the same use."""
+    if (state, write) not in _checked and (state, True) not in _checked:
+        check_store(state, write=write)
