@@ -66,7 +66,8 @@ class FetchSettings:
     )
     total_timeout: float = key(
         60.0,
-        "a whole response, however slowly it drips, within this many seconds",
+        "a whole response, however slowly it drips, within this many seconds; also a source's budget for all "
+        "of its tries in one run (a source that timed out is not tried again that run)",
         checks.positive,
         checks.at_most(86_400),
     )
@@ -166,6 +167,7 @@ class EmailSettings:
     credentials_block: str | None = key(
         None, "a prefect-email EmailServerCredentials block's name", checks.stripped_or_none
     )
+    send_empty: bool = key(False, "mail a digest that has no stories (a quiet day); `newsdigest send` always may")
 
     @property
     def enabled(self) -> bool:
