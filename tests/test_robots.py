@@ -196,3 +196,11 @@ def test_respect_robots_is_a_source_key_true_by_default(tmp_path: Path) -> None:
     assert [source.respect_robots for source in config.sources] == [True, False]
     with pytest.raises(ConfigError, match="respect_robots"):
         parse_config({"sources": [{"url": "https://a.example/feed", "respect_robots": "no"}]}, tmp_path)
+
+
+def test_a_private_address_is_refused_by_the_guard_before_any_robots_txt() -> None:
+    site = Site({})
+    fetcher = Fetcher(FetchSettings(user_agent=UA), transport=httpx.MockTransport(site))
+    with fetcher, pytest.raises(FetchError, match=r"^refused: 10\.1\.2\.3 resolves to the non-public address"):
+        fetcher.fetch("http://10.1.2.3/internal/report.html", from_feed=True, robots=True)
+    assert site.requests == []

@@ -350,10 +350,13 @@ class Fetcher:
         *,
         robots: bool = False,
     ) -> Fetched:
-        # The first URL's robots.txt is read before the page's own clock starts.
-        first_refusal = self.robots_refusal(url) if robots else None
-        if first_refusal is not None:
-            raise FetchError(first_refusal)
+        if robots:
+            # The address guard speaks first (its reason is the real one); then the robots.txt is read,
+            # before the page's own clock starts.
+            self._check_target(url, trusted)
+            first_refusal = self.robots_refusal(url)
+            if first_refusal is not None:
+                raise FetchError(first_refusal)
         deadline = time.monotonic() + self.settings.total_timeout
         headers = {}
         if validators and validators.etag:
