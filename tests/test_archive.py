@@ -493,3 +493,19 @@ def test_the_atom_check_itself_rejects_a_broken_feed() -> None:
     ):
         with pytest.raises(AssertionError):
             check_atom(good.format(entries=broken).encode())
+
+
+@pytest.mark.parametrize(
+    ("base_url", "authority"),
+    [
+        ("http://[::1]:8080/d/", "newsdigest"),
+        ("http://127.0.0.1/d/", "newsdigest"),
+        ("https://News.Example/", "news.example"),
+    ],
+)
+def test_feed_ids_stay_tag_uris_whatever_the_base_url_host(folder: Path, base_url: str, authority: str) -> None:
+    feed_bytes = write_archive(folder, base_url=base_url)["feed.xml"].read_bytes()
+    check_atom(feed_bytes)
+    feed = feedparser.parse(feed_bytes)
+    assert feed.feed.id == f"tag:{authority},2025:digests"
+    assert feed.entries[0].id == f"tag:{authority},2025-04-16:digest"

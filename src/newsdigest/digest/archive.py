@@ -33,6 +33,7 @@ STORY_LINKS = 3  # article links per story in a feed entry: the first outlets, e
 _URL_LIMIT = 2048  # a longer article URL is left out of the feed rather than carried whole
 _PREVIOUS_FEED_LIMIT = 20_000_000  # a feed.xml larger than this is not ours: it is not read back
 _ATOM = "{http://www.w3.org/2005/Atom}"
+_DNS_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 # Characters XML 1.0 does not allow at all, even escaped: a feed title carrying one would break the feed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -224,9 +225,16 @@ def _view(
     }
 
 
+def _tag_authority(base_url: str | None) -> str:
+    """The authority of the feed's tag: URIs: the base URL's host when it is a DNS name, else `newsdigest`."""
+    host = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else None
+    # A tag: URI's authority is a domain name (RFC 4151): an IP literal such as [::1] would break the id.
+    return host if host and _DNS_NAME.fullmatch(host) and not host.replace(".", "").isdigit() else "newsdigest"
+
+
 def entry_id(digest_date: date, base_url: str | None = None) -> str:
     """The Atom id of a day's digest: a tag: URI under the base URL's host (or `newsdigest`) and the date."""
-    authority = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else "newsdigest"
+    authority = _tag_authority(base_url)
     return f"tag:{authority},{digest_date.isoformat()}:digest"
 
 
@@ -285,7 +293,7 @@ def render_archive(
         if title
         else (entries[0].title if entries else DEFAULT_ARCHIVE_TITLE)
     )
-    authority = urlsplit(http_url(base_url, trailing_slash=True)).hostname if base_url else "newsdigest"
+    authority = _tag_authority(base_url)
     context = {
         "title": heading,
         "entries": views,
