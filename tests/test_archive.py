@@ -194,6 +194,7 @@ def check_atom(document: bytes) -> None:
     ]
     assert len(links) == len(set(links)), "two alternate links of the same type and language"
     assert all(link.get("href") for link in root.findall(f"{ATOM}link"))
+    assert ("self", "application/atom+xml", None) in links, "the validator asks for a self link"
     entries = root.findall(f"{ATOM}entry")
     ids = [one(entry, "id").text for entry in entries]
     assert len(ids) == len(set(ids)), "entry ids are unique"
@@ -481,7 +482,8 @@ def test_only_plain_web_links_of_articles_reach_the_feed_and_at_most_three(tmp_p
 def test_the_atom_check_itself_rejects_a_broken_feed() -> None:
     good = (
         '<feed xmlns="http://www.w3.org/2005/Atom"><id>tag:x.example,2025:f</id><title>t</title>'
-        "<updated>2025-04-16T06:00:00Z</updated><author><name>a</name></author>{entries}</feed>"
+        "<updated>2025-04-16T06:00:00Z</updated><author><name>a</name></author>"
+        '<link rel="self" type="application/atom+xml" href="feed.xml"/>{entries}</feed>'
     )
     entry = '<entry><id>tag:x.example,2025:{n}</id><title>e</title><updated>{when}</updated><link href="e"/></entry>'
     check_atom(good.format(entries=entry.format(n=1, when="2025-04-16T06:00:00Z")).encode())

@@ -301,7 +301,6 @@ def render_archive(
         "feed_file": FEED_NAME,
         "index_href": _link(INDEX_NAME, base_url),
         "feed_href": _link(FEED_NAME, base_url),
-        "absolute": base_url is not None,
         "total_stories": sum(entry.story_count for entry in entries),
     }
     feed_template = env.get_template("feed.xml.j2")
