@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed
 CONFIG ?= seeds/sources.toml
 
 export PREFECT_SERVER_ANALYTICS_ENABLED ?= false
+export DO_NOT_TRACK ?= 1
 
 .PHONY: digest test lint format clean setup
 

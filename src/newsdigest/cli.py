@@ -14,18 +14,24 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from newsdigest import __version__
 from newsdigest.config.load import load_config_once
+from newsdigest.config.locate import ENV_VARIABLE, SEEDS_CONFIG, locate_config, user_config_path, write_starter
 from newsdigest.config.records import DEFAULT_STATE_PATH, Config
 from newsdigest.delivery.files import write_atomic
 from newsdigest.digest.formats import OPEN_FORMATS
 from newsdigest.errors import ConfigError, NewsDigestError, StoreError
 
-DEFAULT_CONFIG = "seeds/sources.toml"
+if TYPE_CHECKING:
+    from newsdigest.pipeline import RunSummary
+
+DEFAULT_CONFIG = SEEDS_CONFIG
 
 # Set before Prefect is imported: no telemetry calls from an offline machine, quieter start-up.
 _PREFECT_DEFAULTS = {
+    "DO_NOT_TRACK": "1",  # what Prefect's telemetry notice and calls honour; a user's own setting wins
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_CLOUD_ENABLE_ORCHESTRATION_TELEMETRY": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
@@ -44,35 +50,105 @@ def _iso_date(text: str) -> str:
         raise argparse.ArgumentTypeError(f"not a date in YYYY-MM-DD form: {text!r}") from None
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="newsdigest", description="A self-hosted daily news digest.")
-    parser.add_argument("--version", action="version", version=f"newsdigest {__version__}")
-    parser.add_argument("--verbose", action="store_true", help="show the traceback of an error, not just its line")
-    commands = parser.add_subparsers(dest="command", required=True)
+CONFIG_HELP = (
+    "configuration file (default: $NEWSDIGEST_CONFIG, else your user config, else the bundled "
+    f"{DEFAULT_CONFIG}); accepted before or after the command"
+)
+VERBOSE_HELP = "show the traceback of an error, not just its line"
 
-    run = commands.add_parser("run", help="run the daily digest flow once and write the digest files")
-    run.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+EXIT_CODES = """\
+exit codes:
+  0    done: the digest was written and every source was read (other commands: success)
+  1    a fault of newsdigest itself (--verbose shows the traceback); `send`: some delivery not done;
+       `open`: no such digest; `sources add`: already configured
+  2    nothing written: a configuration, store or run error, or a wrong command line
+  3    the digest was written, but some sources (or emails) failed
+  130  stopped by Ctrl-C (SIGINT); 143 by SIGTERM"""
+
+EXAMPLES = """\
+examples:
+  newsdigest init                                   write a starter config to your user config folder
+  newsdigest run                                    today's digest from your config
+  newsdigest run --source https://example.org/feed.xml --dry-run
+                                                    try one feed: show what would be read; no mail
+  newsdigest sources import-opml subs.opml --config my.toml
+  newsdigest config check --config my.toml
+  newsdigest open"""
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, text: str, epilog: str | None = None
+) -> argparse.ArgumentParser:
+    """A subcommand whose help page keeps the layout of its examples."""
+    return commands.add_parser(
+        name, help=text, description=text, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `newsdigest` argument parser: every command, its options, examples and exit codes."""
+    parser = argparse.ArgumentParser(
+        prog="newsdigest",
+        description="A self-hosted daily news digest.",
+        epilog=f"{EXAMPLES}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"newsdigest {__version__}")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    parser.add_argument("--config", default=None, metavar="FILE", help=CONFIG_HELP)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = _command(
+        commands,
+        "init",
+        "write a commented starter configuration",
+        "examples:\n  newsdigest init\n  newsdigest init my.toml\n\nexit codes:\n  0  written\n"
+        "  2  the file exists (use --force) or cannot be written",
+    )
+    init.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="where to write it (default: --config if given, else your user config file)",
+    )
+    init.add_argument("--force", action="store_true", help="replace an existing file")
+
+    run = _command(
+        commands,
+        "run",
+        "run the daily digest flow once and write the digest files",
+        "examples:\n  newsdigest run\n  newsdigest run --date 2025-04-16 --out digests\n"
+        "  newsdigest run --source https://example.org/feed.xml   (one feed, into a separate state; never mails)\n"
+        f"\n{EXIT_CODES}",
+    )
     run.add_argument("--date", type=_iso_date, help="digest date YYYY-MM-DD (default: the config's, else today)")
     run.add_argument("--out", help="folder for the digest files (default: the config's, else ./digests)")
     run.add_argument(
         "--state",
         help=f"state store: a SQLite file or a database URL (default: the config's, else {DEFAULT_STATE_PATH})",
     )
-
     run.add_argument("--quiet", "-q", action="store_true", help="print only the digest's path (and errors)")
     run.add_argument(
-        "--dry-run", action="store_true", help="read the sources and show what would be fetched and sent; write nothing"
+        "--dry-run",
+        action="store_true",
+        help="read the sources and show what would be fetched and sent; write nothing, mail nothing",
     )
     run.add_argument(
         "--source",
         action="append",
         dest="sources",
         metavar="URL",
-        help="read this feed URL or path instead of the configured sources (repeatable)",
+        help="read this feed URL or path instead of the configured sources (repeatable); such a run never mails",
     )
 
-    send = commands.add_parser("send", help="mail a rendered digest to the configured recipients, or finish doing so")
-    send.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    send = _command(
+        commands,
+        "send",
+        "mail a rendered digest to the configured recipients, or finish doing so",
+        "examples:\n  newsdigest send --date 2025-04-16\n  newsdigest send --retry-failed\n\n"
+        "exit codes:\n  0  every recipient has the digest\n  1  some delivery is not done\n"
+        "  2  a configuration or store error",
+    )
     send.add_argument("--date", type=_iso_date, help="digest date YYYY-MM-DD (default: the config's, else today)")
     send.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
     send.add_argument("--state", help="state store (default: the config's)")
@@ -91,54 +167,101 @@ def _parser() -> argparse.ArgumentParser:
         "(repeatable)",
     )
 
-    sources = commands.add_parser("sources", help="list, add or remove sources; import or export OPML")
-    sources.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    sources = _command(
+        commands,
+        "sources",
+        "list, add or remove sources; import or export OPML",
+        "examples:\n  newsdigest sources list\n  newsdigest sources add https://example.org/ --category world\n"
+        "  newsdigest sources import-opml subs.opml --config my.toml\n\n"
+        "exit codes:\n  0  done\n  1  `add`: the feed is already configured\n  2  a configuration or fetch error",
+    )
     sources.add_argument("--state", help="state store (default: the config's)")
-    actions = sources.add_subparsers(dest="sources_command")
-    actions.add_parser("list", help="each source with its last status, failures and next check (the default)")
-    add = actions.add_parser("add", help="add a feed, or the feed a web page advertises")
+    actions = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    _command(actions, "list", "each source with its last status, failures and next check (the default)")
+    add = _command(actions, "add", "add a feed, or the feed a web page advertises")
     add.add_argument("url", help="a feed URL, or a site's page that links to its feed")
     add.add_argument("--name", help="the source's name (default: the feed's title)")
     add.add_argument("--category", help="a category, for sections and OPML folders")
-    remove = actions.add_parser("remove", help="remove a source by name or URL")
+    remove = _command(actions, "remove", "remove a source by name or URL")
     remove.add_argument("source", help="the source's name or URL")
-    importer = actions.add_parser("import-opml", help="add every feed of an OPML file (what feed readers export)")
-    importer.add_argument("file", type=Path)
-    exporter = actions.add_parser("export-opml", help="write the sources as an OPML file")
-    exporter.add_argument("file", type=Path)
+    importer = _command(actions, "import-opml", "add every feed of an OPML file (what feed readers export)")
+    importer.add_argument("file", type=Path, metavar="FILE", help="the OPML file to read")
+    exporter = _command(actions, "export-opml", "write the sources as an OPML file")
+    exporter.add_argument("file", type=Path, metavar="FILE", help="the OPML file to write (replaced if it exists)")
+    for action in actions.choices.values():
+        # --state after the action works too; SUPPRESS keeps it from undoing one given before it.
+        action.add_argument("--state", default=argparse.SUPPRESS, help="state store (default: the config's)")
 
-    config_group = commands.add_parser("config", help="configuration commands")
-    config_actions = config_group.add_subparsers(dest="config_command", required=True)
+    config_group = _command(commands, "config", "configuration commands")
+    config_actions = config_group.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     _add_config_check(config_actions, "check")
 
-    serve = commands.add_parser("serve", help="serve the daily schedule from this process (needs a Prefect server)")
-    serve.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    serve = _command(
+        commands,
+        "serve",
+        "serve the daily schedule from this process (needs a Prefect server)",
+        'examples:\n  newsdigest serve --cron "0 6 * * *" --timezone Europe/Berlin',
+    )
     serve.add_argument("--cron", default=None, help="cron expression (default: the config's [digest] cron, 0 6 * * *)")
     serve.add_argument("--timezone", default=None, help="time zone of the cron (default: the config's)")
 
     _add_config_check(commands, "check-config")  # the older spelling of `config check`, kept for scripts
 
-    show = commands.add_parser("open", help="open a written digest in the browser (html) or the pager (md, txt)")
+    show = _command(
+        commands,
+        "open",
+        "open a written digest in the browser (html) or the pager (md, txt)",
+        "examples:\n  newsdigest open\n  newsdigest open 2025-04-16 --format md\n\n"
+        "exit codes:\n  0  shown\n  1  no such digest",
+    )
     show.add_argument("date", nargs="?", type=_iso_date, help="digest date YYYY-MM-DD (default: the newest)")
-    show.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
     show.add_argument("--out", help="folder of the digest files (default: the config's, else ./digests)")
     show.add_argument("--format", choices=OPEN_FORMATS, default="html", help="which file (default: html)")
     for command in (*commands.choices.values(), *config_actions.choices.values(), *actions.choices.values()):
-        # --verbose after the command works too; SUPPRESS keeps it from undoing one given before it.
-        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        # Global options after the command work too; SUPPRESS keeps them from undoing one given before it.
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
+        command.add_argument("--config", default=argparse.SUPPRESS, metavar="FILE", help=CONFIG_HELP)
     return parser
+
+
+_parser = build_parser  # the earlier name
 
 
 def _add_config_check(commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
     """Register the configuration check as `name`: `config check` and `check-config` are one command."""
-    check = commands.add_parser(name, help="load and validate the configuration, report every problem, then exit")
-    check.add_argument("--config", default=DEFAULT_CONFIG, help=f"configuration file (default: {DEFAULT_CONFIG})")
+    check = _command(
+        commands,
+        name,
+        "load and validate the configuration, report every problem, then exit",
+        "examples:\n  newsdigest config check --config my.toml\n\n"
+        "exit codes:\n  0  valid\n  2  a problem (each printed with its line)",
+    )
     check.set_defaults(check_config=True)
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """`count` and the noun, singular for one: "1 source", "2 sources", "0 sources"."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
+
+
+def init_command(args: argparse.Namespace) -> int:
+    """`newsdigest init [PATH]`: write the starter configuration and say how to use it."""
+    target = Path(args.path or args.config or user_config_path()).expanduser()
+    write_starter(target, force=args.force)
+    print(f"wrote {target}")
+    option = ""
+    if target.resolve() == user_config_path().resolve():
+        print("every command reads it from now on (unless --config or NEWSDIGEST_CONFIG says otherwise)")
+    else:
+        option = f" --config {target}"
+        print(f"use it with --config {target}, or export {ENV_VARIABLE}={target}")
+    print(f"next: add your feeds (newsdigest sources add URL{option}), then: newsdigest run{option}")
+    return 0
 
 
 def check_config_command(config: Config, args: argparse.Namespace) -> int:
     """`newsdigest config check` (or `check-config`): the configuration loaded, so it is valid; say so."""
-    print(f"{args.config}: ok, {len(config.sources)} sources")
+    print(f"{args.config}: ok, {plural(len(config.sources), 'source')}")
     return 0
 
 
@@ -196,11 +319,14 @@ def sources_command(config: Config, args: argparse.Namespace) -> int:
     from newsdigest.sources.fetch import Fetcher, origin_of
     from newsdigest.sources.manage import NewSource, add_sources, discover_feed, read_opml, remove_source, write_opml
     from newsdigest.sources.report import sources_table
+    from newsdigest.store import state_for_dry_run
 
     action = args.sources_command or "list"
     path = Path(args.config)
     if action == "list":
-        print(sources_table(config.with_overrides(state=args.state)))
+        # Reading must not create the store: a state file not made yet reads as an empty one.
+        state = state_for_dry_run(args.state or config.state)
+        print(sources_table(config.with_overrides(state=state)))
     elif action == "add":
         # The page the user named is trusted; the feed it advertises on the same host is too.
         # Trust (for a private address) is the named page's origin: scheme, host and port, as for sources.
@@ -220,10 +346,13 @@ def sources_command(config: Config, args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ConfigError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         added = add_sources(path, found)
-        print(f"{len(added)} of {len(found)} feeds added ({len(found) - len(added)} were already configured)")
+        known = len(found) - len(added)
+        already = f" ({known} {'was' if known == 1 else 'were'} already configured)" if known else ""
+        print(f"{len(added)} of {plural(len(found), 'feed')} added{already}")
     elif action == "export-opml":
         write_atomic(args.file, write_opml(config.sources, config.digest.title))
-        print(f"{sum(1 for s in config.sources if s.kind.value == 'feed')} feeds written to {args.file}")
+        feeds = sum(1 for s in config.sources if s.kind.value == "feed")
+        print(f"{plural(feeds, 'feed')} written to {args.file}")
     return 0
 
 
@@ -445,23 +574,40 @@ def _run_flow(config: Config, args: argparse.Namespace) -> int:
     if not args.quiet:
         for name, reason in summary.failed_sources.items():
             print(f"failed source {name}: {reason}", file=sys.stderr)
-        print(
-            f"{summary.stories} stories, {summary.new_articles} new articles, "
-            f"{len(summary.failed_sources)} failed sources",
-            file=sys.stderr,
-        )
+        print(summary_line(summary), file=sys.stderr)
         for recipient, outcome in summary.emails.items():
             print(f"email to {recipient}: {outcome}", file=sys.stderr)
+        if config.email.enabled and not summary.emails:
+            why = "--source runs never mail" if args.sources else "no stories, and [email] send_empty is off"
+            print(f"no email: {why}", file=sys.stderr)
     print(summary.files["md"])
     email_failed = any(outcome != "sent" and "already" not in outcome for outcome in summary.emails.values())
     return EXIT_WRITTEN_WITH_FAILURES if summary.failed_sources or email_failed else EXIT_WRITTEN
 
 
+def summary_line(summary: RunSummary) -> str:
+    """The run's one-line account of what changed: stories, new articles, failed sources."""
+    failed = len(summary.failed_sources)
+    failures = f", {plural(failed, 'failed source')}" if failed else ""
+    if summary.new_articles == 0:
+        return f"nothing new since the last run; {plural(summary.stories, 'story', 'stories')} in the digest{failures}"
+    return (
+        f"{plural(summary.stories, 'story', 'stories')}, {plural(summary.new_articles, 'new article')}"
+        f"{failures or ', no failed sources'}"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     config: Config | None = None
     try:
+        if args.command == "init":
+            return init_command(args)
+        located = locate_config(args.config)
+        args.config = located.path
+        if located.notice and not getattr(args, "quiet", False):
+            print(located.notice, file=sys.stderr)
         if args.command == "open":
             return open_command(args)  # reads the configuration only when --out does not name the folder
         # Loaded once here and passed down; before Prefect starts, so a typo is reported in a second.

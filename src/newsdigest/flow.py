@@ -307,7 +307,9 @@ def daily_digest(
     statuses = pipeline.source_statuses(results, health, new_by_source, config.fetch)
     published = publish_task(_quoted(config), day, now, _quoted(statuses), saved, _quoted(list(health.values())))
     clock.lap("claims_and_render")
-    emails = send_task(_quoted(config), day) if config.email.enabled else {}
+    # A trial run of --source feeds never mails; a day without stories is mailed only with [email] send_empty.
+    mail = config.email.enabled and not sources and (published.stories > 0 or config.email.send_empty)
+    emails = send_task(_quoted(config), day) if mail else {}
     clock.lap("email")
     create_markdown_artifact(
         markdown=published.markdown, key="daily-digest", description=f"News digest for {day.isoformat()}"
