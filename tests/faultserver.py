@@ -158,6 +158,9 @@ class FaultServer:
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
+            # The flow reads every source at once: socketserver's default backlog of 5 drops connections
+            # on a busy machine, and a dropped SYN is a 1 s retransmit, past the tests' 2 s connect timeout.
+            request_queue_size = 128
 
         self._httpd = Server(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
