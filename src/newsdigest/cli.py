@@ -11,7 +11,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -554,7 +554,10 @@ def _run_flow(config: Config, args: argparse.Namespace) -> int:
     run_flow = flow_for(config)  # the flow reads the same parsed file again by its path: no second parse
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
     # After the import: Prefect sets its logging up when it is imported.
-    with _tracebacks_hidden(not args.verbose):
+    bars = progress.reporter()
+    # Prefect's console handler (on the root logger) prints above our bars instead of through them.
+    above = bars.logs_above(logging.getLogger("").handlers) if isinstance(bars, progress.BarReporter) else nullcontext()
+    with _tracebacks_hidden(not args.verbose), above:
         try:
             summary = run_flow(
                 config_path=args.config,

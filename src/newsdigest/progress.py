@@ -6,9 +6,12 @@ that fits where its output goes. A deployment's worker installs none, and report
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
-from typing import TYPE_CHECKING, Protocol, TextIO
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 if TYPE_CHECKING:  # rich is imported only when bars are drawn; here it is needed for a type alone
     from rich.progress import TaskID
@@ -73,15 +76,19 @@ class LineReporter:
 class BarReporter:
     """rich progress bars, one per stage, for a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        # On the stream that was checked for a terminal (stderr): stdout keeps only the digest's path.
+        self.console = Console(file=stream or sys.stderr)
         self.progress = Progress(
             TextColumn("{task.description:<10}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             transient=False,
+            console=self.console,
         )
         self.tasks: dict[str, TaskID] = {}
         self.progress.start()
@@ -98,6 +105,27 @@ class BarReporter:
     def close(self) -> None:
         """Stop drawing."""
         self.progress.stop()
+
+    @contextmanager
+    def logs_above(self, handlers: Iterable[logging.Handler]) -> Iterator[None]:
+        """Handlers that print through a rich console (Prefect's) print warnings above the bars while they are drawn.
+
+        Their own console would write over the bars' lines, and the bars would be drawn again below. Their
+        INFO lines (each task's state) are left to the run's log on the Prefect server: the bars say as much.
+        """
+        swapped: list[tuple[Any, Any, int]] = []
+        for handler in handlers:
+            own = getattr(handler, "console", None)
+            if own is not None and hasattr(own, "print"):
+                swapped.append((handler, own, handler.level))
+                handler.console = self.console  # type: ignore[attr-defined]
+                handler.setLevel(max(handler.level, logging.WARNING))
+        try:
+            yield
+        finally:
+            for handler, own, level in swapped:
+                handler.console = own
+                handler.setLevel(level)
 
 
 _current: Reporter = SilentReporter()
@@ -119,4 +147,4 @@ def for_terminal(stream: TextIO, quiet: bool) -> Reporter:
     """Bars when the stream is a terminal, plain lines when it is not, nothing when quiet."""
     if quiet:
         return SilentReporter()
-    return BarReporter() if stream.isatty() else LineReporter(stream)
+    return BarReporter(stream) if stream.isatty() else LineReporter(stream)
