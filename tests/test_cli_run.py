@@ -104,3 +104,74 @@ def test_a_past_date_is_rendered_again_from_the_store(
 
     assert stories(again) == stories(first) and len(stories(first)) >= 15
     assert re.search(r'"new_articles": 0', again)  # nothing was fetched twice
+
+
+def test_bars_show_prefect_warnings_above_them_and_restore_its_console() -> None:
+    import logging
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    class RichHandler(logging.Handler):
+        """Stands in for Prefect's console handler: it prints through its `console`."""
+
+        def __init__(self) -> None:
+            from rich.console import Console
+
+            super().__init__(logging.INFO)
+            self.console = Console(file=io.StringIO())
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.console.print(self.format(record))
+
+    screen = Terminal()
+    bars = progress.for_terminal(screen, quiet=False)
+    assert isinstance(bars, progress.BarReporter)
+    handler, plain = RichHandler(), logging.StreamHandler(io.StringIO())
+    own = handler.console
+    try:
+        with bars.logs_above([handler, plain]):
+            assert handler.console is bars.console and handler.level == logging.WARNING
+            logger = logging.getLogger("newsdigest.test.bars")
+            logger.addHandler(handler)
+            logger.propagate = False
+            logger.warning("a source failed")
+            logger.info("a task finished")
+            logger.removeHandler(handler)
+    finally:
+        bars.close()
+    assert handler.console is own and handler.level == logging.INFO and plain.level == logging.NOTSET
+    text = screen.getvalue()
+    assert "a source failed" in text and "a task finished" not in text
+
+
+def _with_email(config: Path) -> None:
+    """Recipients behind a port nobody listens on: any attempt to send would show as an outcome."""
+    with config.open("a", encoding="utf-8") as file:
+        file.write(
+            '\n[email]\nto = ["reader@example.org"]\nfrom = "digest@example.org"\n'
+            'smtp_host = "127.0.0.1"\nsmtp_port = 9\nsmtp_security = "plain"\n'
+        )
+
+
+def test_a_source_trial_run_never_mails(
+    prefect_harness: None, seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_email(seeds_copy)
+    feed = seeds_copy.parent / "feeds" / "northwind-herald.xml"
+    args = ["run", "--config", str(seeds_copy), "--out", str(tmp_path / "out"), "--state", str(tmp_path / "s.db")]
+    assert main([*args, "--source", str(feed)]) == EXIT_WRITTEN
+    err = capsys.readouterr().err
+    assert "email to" not in err and "no email: --source runs never mail" in err
+
+
+def test_an_empty_digest_is_not_mailed_by_default(
+    prefect_harness: None, seeds_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_email(seeds_copy)
+    args = ["run", "--config", str(seeds_copy), "--out", str(tmp_path / "out"), "--state", str(tmp_path / "s.db")]
+    assert main([*args, "--date", "2020-01-01"]) == EXIT_WRITTEN  # years before the seeds' news: no stories
+    err = capsys.readouterr().err
+    assert "0 stories" in err and "email to" not in err
+    assert "no email: no stories, and [email] send_empty is off" in err
