@@ -176,3 +176,17 @@ def test_opml_import_counts_read_right(clean_env: Path, tmp_path: Path, capsys: 
     )
     assert main(["sources", "import-opml", str(opml), "--config", str(config)]) == 0
     assert capsys.readouterr().out.strip() == "1 of 2 feeds added (1 was already configured)"
+
+
+def test_source_edits_refuse_the_bundled_seeds_unless_named(
+    clean_env: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeds = tmp_path / "seeds" / "sources.toml"
+    seeds.parent.mkdir()
+    seeds.write_text(STARTER_CONFIG, encoding="utf-8")
+    assert main(["sources", "remove", "Example feed"]) == 2
+    assert "not editing the bundled seeds/sources.toml" in capsys.readouterr().err
+    assert seeds.read_text(encoding="utf-8") == STARTER_CONFIG
+    assert main(["sources", "list"]) == 0  # reading them is fine
+    assert main(["sources", "remove", "Example feed", "--config", str(seeds)]) == 0
+    assert "Example feed" not in seeds.read_text(encoding="utf-8")

@@ -600,6 +600,9 @@ def summary_line(summary: RunSummary) -> str:
     )
 
 
+EDITS = ("add", "remove", "import-opml")  # the `sources` actions that rewrite the configuration file
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = build_parser().parse_args(argv)
@@ -611,6 +614,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.config = located.path
         if located.notice and not getattr(args, "quiet", False):
             print(located.notice, file=sys.stderr)
+        if located.origin == "seeds" and getattr(args, "sources_command", None) in EDITS:
+            # Following an example without --config would otherwise change the bundled corpus's file.
+            raise ConfigError(
+                f"not editing the bundled {DEFAULT_CONFIG}: write your own with `newsdigest init` first, "
+                "or name a file with --config"
+            )
         if args.command == "open":
             return open_command(args)  # reads the configuration only when --out does not name the folder
         # Loaded once here and passed down; before Prefect starts, so a typo is reported in a second.
