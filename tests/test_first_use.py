@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import date
 from pathlib import Path
 
@@ -190,3 +191,15 @@ def test_source_edits_refuse_the_bundled_seeds_unless_named(
     assert main(["sources", "list"]) == 0  # reading them is fine
     assert main(["sources", "remove", "Example feed", "--config", str(seeds)]) == 0
     assert "Example feed" not in seeds.read_text(encoding="utf-8")
+
+
+def test_telemetry_is_off_unless_the_user_said_otherwise(
+    clean_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_starter(tmp_path / "config.toml")
+    monkeypatch.delenv("DO_NOT_TRACK", raising=False)
+    assert main(["config", "check", "--config", str(config)]) == 0
+    assert os.environ["DO_NOT_TRACK"] == "1"
+    monkeypatch.setenv("DO_NOT_TRACK", "0")
+    assert main(["config", "check", "--config", str(config)]) == 0
+    assert os.environ["DO_NOT_TRACK"] == "0"

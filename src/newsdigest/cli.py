@@ -606,6 +606,7 @@ EDITS = ("add", "remove", "import-opml")  # the `sources` actions that rewrite t
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `newsdigest` command."""
     args = build_parser().parse_args(argv)
+    _prefect_environment()  # before anything imports Prefect: its telemetry notice shows on import
     config: Config | None = None
     try:
         if args.command == "init":
