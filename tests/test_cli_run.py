@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from pathlib import Path
 
@@ -49,6 +50,12 @@ def test_quiet_run_prints_only_the_path_and_failed_sources_change_the_exit_code(
     (seeds_copy.parent / "feeds" / "lakeside-daily.json").write_text("{ broken", encoding="utf-8")
     assert main([*args, "--date", "2025-04-17"]) == EXIT_WRITTEN_WITH_FAILURES
     assert (out / "2025-04-17.md").exists()
+    capsys.readouterr()
+    loud = [a for a in args if a != "--quiet"]
+    assert main([*loud, "--date", "2025-04-17"]) == EXIT_WRITTEN_WITH_FAILURES  # the same day again
+    assert re.search(
+        r"^nothing new since \d\d:\d\d; \d+ stories in the digest, 1 failed source$", capsys.readouterr().err, re.M
+    )
 
 
 def test_bad_configuration_exits_2_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

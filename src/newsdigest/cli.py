@@ -12,7 +12,7 @@ import time
 import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -547,9 +547,33 @@ def run_command(config: Config, args: argparse.Namespace) -> int:
             raise
 
 
+def earlier_run(config: Config, args: argparse.Namespace) -> str | None:
+    """When this date's digest was last written, as HH:MM in the config's time zone (None: not yet, or a dry run)."""
+    from zoneinfo import ZoneInfo
+
+    from newsdigest.sources.window import resolve_digest_date
+    from newsdigest.store import Store, state_for_dry_run
+
+    state = args.state or config.state
+    if args.dry_run or state_for_dry_run(state) != state:
+        return None  # a store not made yet has no earlier run, and reading it must not create it
+    zone = ZoneInfo(config.digest.timezone)
+    day = (
+        date.fromisoformat(args.date)
+        if args.date
+        else resolve_digest_date(config.digest.date, zone.key, datetime.now(UTC))
+    )
+    with Store.open(state) as store:
+        when = store.last_digest_time(day + timedelta(days=1))
+        same_day = store.previous_digest_date(day + timedelta(days=1)) == day
+    return when.astimezone(zone).strftime("%H:%M") if when and same_day else None
+
+
 def _run_flow(config: Config, args: argparse.Namespace) -> int:
     from newsdigest import progress
     from newsdigest.flow import flow_for
+
+    earlier = earlier_run(config, args)
 
     run_flow = flow_for(config)  # the flow reads the same parsed file again by its path: no second parse
     previous = progress.install(progress.for_terminal(sys.stderr, args.quiet))
@@ -577,7 +601,7 @@ def _run_flow(config: Config, args: argparse.Namespace) -> int:
     if not args.quiet:
         for name, reason in summary.failed_sources.items():
             print(f"failed source {name}: {reason}", file=sys.stderr)
-        print(summary_line(summary), file=sys.stderr)
+        print(summary_line(summary, earlier), file=sys.stderr)
         for recipient, outcome in summary.emails.items():
             print(f"email to {recipient}: {outcome}", file=sys.stderr)
         if config.email.enabled and not summary.emails:
@@ -588,12 +612,16 @@ def _run_flow(config: Config, args: argparse.Namespace) -> int:
     return EXIT_WRITTEN_WITH_FAILURES if summary.failed_sources or email_failed else EXIT_WRITTEN
 
 
-def summary_line(summary: RunSummary) -> str:
-    """The run's one-line account of what changed: stories, new articles, failed sources."""
+def summary_line(summary: RunSummary, earlier: str | None = None) -> str:
+    """The run's one-line account of what changed: stories, new articles, failed sources.
+
+    `earlier` is when this date's digest was last written (HH:MM), if it was.
+    """
     failed = len(summary.failed_sources)
     failures = f", {plural(failed, 'failed source')}" if failed else ""
     if summary.new_articles == 0:
-        return f"nothing new since the last run; {plural(summary.stories, 'story', 'stories')} in the digest{failures}"
+        since = f"since {earlier}" if earlier else "since the last run"
+        return f"nothing new {since}; {plural(summary.stories, 'story', 'stories')} in the digest{failures}"
     return (
         f"{plural(summary.stories, 'story', 'stories')}, {plural(summary.new_articles, 'new article')}"
         f"{failures or ', no failed sources'}"
