@@ -17,6 +17,7 @@ the next run; a permanent one (5xx, an untrusted certificate, STARTTLS or AUTH n
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import smtplib
 import ssl
@@ -246,7 +247,65 @@ def send_digest(
             digest = load_digest(digest_json_path(config, store, digest_date))
         except ValueError as exc:
             raise DeliveryError(str(exc)) from exc
-        return deliver(digest, config.email, store, server, **options)
+        # A run with another state store does not know what this configuration already sent: the digest
+        # folder's ledger does (see sent_elsewhere), and such recipients count as already sent.
+        adopted = sent_elsewhere(config, digest_date) & set(config.email.to)
+        if adopted and config.email.sender:
+            now = datetime.now(UTC)
+            store.outbox_add(
+                digest_date, {r: message_id(digest_date, r, config.email.sender) for r in sorted(adopted)}, now
+            )
+            for recipient in adopted:
+                store.outbox_mark(digest_date, recipient, "sent", now, expect=["pending"])
+        report = deliver(digest, config.email, store, server, **options)
+        record_sent(config, digest_date, [r for r, outcome in report.outcomes.items() if outcome in DELIVERED])
+        return report
+
+
+# The digest folder's ledger of deliveries: `.sent/<date>.txt`, one "configuration id<TAB>recipient" line each.
+# The outbox lives in the state store, so a run with another --state (the same configuration and digest
+# folder) would send a date again; the ledger beside the digests it mails stops that. It cannot see a run
+# with another digest folder, a configuration built in code (no file), or a crash between the server's
+# acceptance and the ledger's line.
+SENT_LEDGER = ".sent"
+
+
+def config_identity(config: Config) -> str | None:
+    """A short stable id of the configuration file (its resolved path); None for a configuration built in code."""
+    if config.path is None:
+        return None
+    return hashlib.sha256(str(Path(config.path).resolve()).encode("utf-8")).hexdigest()[:16]
+
+
+def _ledger(config: Config, digest_date: date) -> Path:
+    return config.digest.out_dir / SENT_LEDGER / f"{digest_date.isoformat()}.txt"
+
+
+def sent_elsewhere(config: Config, digest_date: date) -> set[str]:
+    """Recipients the ledger says this configuration already mailed this date's digest to, from any store."""
+    identity = config_identity(config)
+    if identity is None:
+        return set()
+    try:
+        lines = _ledger(config, digest_date).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()  # no ledger yet (or unreadable): the store's outbox alone decides
+    return {recipient for who, _, recipient in (line.partition("\t") for line in lines) if who == identity}
+
+
+def record_sent(config: Config, digest_date: date, recipients: Iterable[str]) -> None:
+    """Add delivered recipients to the digest folder's ledger (appended lines; a failure only warns)."""
+    identity = config_identity(config)
+    new = sorted(set(recipients) - sent_elsewhere(config, digest_date)) if identity else []
+    if not new:
+        return
+    path = _ledger(config, digest_date)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as ledger:  # O_APPEND: two runs' short lines do not interleave
+            ledger.write("".join(f"{identity}\t{recipient}\n" for recipient in new))
+    except OSError as exc:
+        logger.warning("cannot record the delivery in %s: %s", path, exc.strerror or exc)
 
 
 def send_due(config: Config, digest_date: date, **options: Any) -> list[DeliveryReport]:
