@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         "run the daily digest flow once and write the digest files",
         "examples:\n  newsdigest run\n  newsdigest run --date 2025-04-16 --out digests\n"
-        "  newsdigest run --source https://example.org/feed.xml   (one feed, into a separate state; never mails)\n"
+        "  newsdigest run --source https://example.org/feed.xml   (try one feed; never mails)\n"
         f"\n{EXIT_CODES}",
     )
     run.add_argument("--date", type=_iso_date, help="digest date YYYY-MM-DD (default: the config's, else today)")
