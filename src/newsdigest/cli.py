@@ -641,7 +641,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return init_command(args)
         located = locate_config(args.config)
         args.config = located.path
-        if located.notice and not getattr(args, "quiet", False):
+        reads_config = not (args.command == "open" and args.out)  # `open --out DIR` needs no configuration
+        if located.notice and reads_config and not getattr(args, "quiet", False):
             print(located.notice, file=sys.stderr)
         if located.origin == "seeds" and getattr(args, "sources_command", None) in EDITS:
             # Following an example without --config would otherwise change the bundled corpus's file.
