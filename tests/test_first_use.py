@@ -153,7 +153,7 @@ def test_counts_read_right_in_the_singular_and_the_plural() -> None:
     one = RunSummary(digest_date=DAY, files={}, stories=1, new_articles=1, failed_sources={"a": "x"})
     assert summary_line(one) == "1 story, 1 new article, 1 failed source"
     unchanged = RunSummary(digest_date=DAY, files={}, stories=21, new_articles=0, failed_sources={})
-    assert summary_line(unchanged) == "nothing new since the last run; 21 stories in the digest"
+    assert summary_line(unchanged) == "21 stories, 0 new articles, no failed sources"  # no earlier run today
     assert summary_line(unchanged, "06:00") == "nothing new since 06:00; 21 stories in the digest"
 
 

@@ -619,9 +619,8 @@ def summary_line(summary: RunSummary, earlier: str | None = None) -> str:
     """
     failed = len(summary.failed_sources)
     failures = f", {plural(failed, 'failed source')}" if failed else ""
-    if summary.new_articles == 0:
-        since = f"since {earlier}" if earlier else "since the last run"
-        return f"nothing new {since}; {plural(summary.stories, 'story', 'stories')} in the digest{failures}"
+    if summary.new_articles == 0 and earlier:
+        return f"nothing new since {earlier}; {plural(summary.stories, 'story', 'stories')} in the digest{failures}"
     return (
         f"{plural(summary.stories, 'story', 'stories')}, {plural(summary.new_articles, 'new article')}"
         f"{failures or ', no failed sources'}"
