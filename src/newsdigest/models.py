@@ -247,6 +247,11 @@ class Digest:
     notes: tuple[str, ...] = field(default=())
 
     @property
+    def new_in_digest(self) -> int:
+        """Articles its stories list that were first seen for this date: the same on every re-run of the day."""
+        return sum(1 for story in self.stories for article in story.articles if article.is_new)
+
+    @property
     def failed_sources(self) -> tuple[SourceStatus, ...]:
         """Sources that could not be read in this run."""
         return tuple(s for s in self.sources if not s.ok)
