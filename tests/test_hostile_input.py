@@ -9,11 +9,9 @@ trust in a configured source covers its scheme, host and port, not every port of
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
@@ -37,6 +35,7 @@ from newsdigest.text.safe import (
     safe_line,
     safe_text,
 )
+from tests.conftest import fresh_postgres_database
 from tests.faultserver import FaultServer, article_text, fixed, recent, rss, send
 
 # Characters that must never reach a digest: NUL and other controls, bidi overrides and
@@ -254,8 +253,6 @@ def test_a_source_brings_at_most_its_newest_entries(tmp_path: Path, monkeypatch:
 
 # --- the whole run, on SQLite and PostgreSQL ------------------------------------------------------
 
-POSTGRES = os.environ.get("NEWSDIGEST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
-
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
@@ -263,27 +260,8 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield str(tmp_path / "state.sqlite")
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.exc import OperationalError
-
-    from newsdigest.store import database_url
-
-    admin_url = database_url(POSTGRES)
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES} ({type(exc).__name__})")
-    name = f"newsdigest_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def _good_items(server: FaultServer, prefix: str, count: int) -> list[dict[str, str]]:

@@ -2,43 +2,26 @@
 
 from __future__ import annotations
 
-import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from newsdigest.models import SourceHealth
 from newsdigest.store import Store, database_url
+from tests.conftest import fresh_postgres_database
 from tests.test_store import NOW, _article, _save
 
-SERVER = os.environ.get("NEWSDIGEST_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 DAY = date(2025, 4, 16)
 
 
 @pytest.fixture
 def pg_state() -> Iterator[str]:
     """A fresh database on the local PostgreSQL server, dropped afterwards; skips where there is none."""
-    admin_url = database_url(SERVER)
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        pytest.skip(f"PostgreSQL is not reachable at {SERVER} ({type(exc).__name__}); set NEWSDIGEST_TEST_POSTGRES")
-    name = f"newsdigest_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_postgres_database() as url:
+        yield url
 
 
 def _at_once(action: object, times: int) -> None:
