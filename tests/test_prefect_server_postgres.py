@@ -11,8 +11,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests.conftest import POSTGRES as SERVER
 from tests.test_prefect_server import assert_seeds_digest, deploy_all, run_manual_deployment, running_server
-from tests.test_store_postgres import SERVER
 
 pytestmark = pytest.mark.slow
 
