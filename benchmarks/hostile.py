@@ -26,14 +26,14 @@ import resource
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
+
+from benchmarks._feedserver import FeedServer
 
 _CONSONANTS = "bdfgklmnprstvz"
 _VOWELS = "aeiou"
@@ -107,35 +107,6 @@ def rss(items: list[dict[str, str]]) -> bytes:
         parts.append("<item>" + "".join(f"<{key}>{escape(value)}</{key}>" for key, value in item.items()) + "</item>")
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")
-
-
-class FeedServer:
-    """Serves fixed feed documents on 127.0.0.1."""
-
-    def __init__(self) -> None:
-        self.documents: dict[str, bytes] = {}
-        documents = self.documents
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = documents.get(self.path.split("?", 1)[0])
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        """Stop serving."""
-        self._httpd.shutdown()
-        self._httpd.server_close()
 
 
 def _cpu_seconds() -> float:

@@ -53,17 +53,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
+
+from benchmarks._feedserver import FeedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
@@ -402,41 +402,6 @@ def _feed(outlet: str, pages: list[Page]) -> bytes:
     ).encode()
 
 
-class FeedServer:
-    """The day's feeds on 127.0.0.1 from a thread: /feeds/<n>.xml."""
-
-    def __init__(self) -> None:
-        self.routes: dict[str, bytes] = {}
-        routes = self.routes
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                body = routes.get(self.path)
-                self.send_response(200 if body is not None else 404)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", str(len(body or b"")))
-                self.end_headers()
-                self.wfile.write(body or b"")
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-        self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        """Stop serving."""
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 def write_day(pages: list[Page], folder: Path, base: str) -> tuple[Path, dict[str, bytes]]:
     """Page files under their hosts' mirror folders, the feeds' bodies, and the configuration file."""
     by_outlet: dict[str, list[Page]] = {}
@@ -652,7 +617,7 @@ def run(part: str = "report", cnn: int = 200, topics: int = 5, plain: bool = Fal
         server = FeedServer()
         try:
             config, feeds = write_day(pages, folder, server.base)
-            server.routes.update(feeds)
+            server.documents.update(feeds)
             flow_started = time.perf_counter()
             digest = run_flow(config, folder / "out", folder / "state.sqlite", plain)
             flow_seconds = time.perf_counter() - flow_started

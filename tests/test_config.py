@@ -189,12 +189,7 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path: Path) -> None
     ],
 )
 def test_each_problem_names_its_key_and_line(tmp_path: Path, text: str, key: str, line: int) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as raised:
-        load_config(path)
-    message = str(raised.value)
-    assert key in message and message.endswith(f"(line {line})"), message
+    _assert_refused_at(tmp_path, text, key, line)
 
 
 def test_lines_skip_strings_and_arrays_that_span_lines(tmp_path: Path) -> None:
@@ -295,12 +290,7 @@ def test_every_number_key_refuses_huge_values_nan_and_infinity(tmp_path: Path) -
 def test_values_that_would_break_the_run_name_their_key_and_line(
     tmp_path: Path, text: str, key: str, line: int
 ) -> None:
-    path = tmp_path / "c.toml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as raised:
-        load_config(path)
-    message = str(raised.value)
-    assert key in message and message.endswith(f"(line {line})"), message
+    _assert_refused_at(tmp_path, text, key, line)
 
 
 def test_a_file_in_another_encoding_names_the_encoding_and_the_line(tmp_path: Path) -> None:
@@ -313,3 +303,13 @@ def test_a_file_in_another_encoding_names_the_encoding_and_the_line(tmp_path: Pa
         load_config(path)
     path.write_bytes(b"\xef\xbb\xbf" + b'[digest]\ntitle = "x"\n')  # a UTF-8 byte-order mark is fine
     assert load_config(path).digest.title == "x"
+
+
+def _assert_refused_at(tmp_path: Path, text: str, key: str, line: int) -> None:
+    """Loading `text` fails with one problem that names `key` and ends with its line."""
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as raised:
+        load_config(path)
+    message = str(raised.value)
+    assert key in message and message.endswith(f"(line {line})"), message
